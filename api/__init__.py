@@ -1,0 +1,78 @@
+"""Flask app factory (`flask --app api …` finds `create_app`)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from datetime import timedelta
+
+from flask import Response, g, redirect, request
+from flask_openapi3 import Info, OpenAPI
+
+from api.auth_context import register_jwt_callbacks
+from api.blueprints import auth, health, users
+from api.cli import register_cli
+from api.db_session import init_db_session
+from api.errors import register_error_handlers, validation_error_response
+from api.extensions import jwt, limiter
+from api.schemas.common import ErrorResponse
+from shared.logging import configure_logging, request_id_var
+from shared.settings import Settings, get_settings
+
+API_PREFIX = "/api/v1"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> OpenAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    app = OpenAPI(
+        __name__,
+        info=Info(title="Halaka Zoom API", version="1.0.0"),
+        security_schemes={"jwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        validation_error_status=400,
+        validation_error_model=ErrorResponse,
+        validation_error_callback=validation_error_response,
+        doc_prefix=API_PREFIX,
+        doc_url="/openapi.json",
+    )
+    app.config.update(
+        JWT_SECRET_KEY=settings.jwt_secret_key.get_secret_value(),
+        JWT_ACCESS_TOKEN_EXPIRES=timedelta(minutes=settings.jwt_access_minutes),
+        JWT_REFRESH_TOKEN_EXPIRES=timedelta(days=settings.jwt_refresh_days),
+        JWT_ALGORITHM="HS256",
+        JWT_DECODE_ALGORITHMS=["HS256"],
+        JWT_TOKEN_LOCATION=["headers"],
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        RATELIMIT_STORAGE_URI=settings.redis_url,
+        RATELIMIT_KEY_PREFIX="halaka-limiter",
+        JSON_SORT_KEYS=False,
+    )
+    jwt.init_app(app)
+    limiter.init_app(app)
+    register_jwt_callbacks(app)
+    init_db_session(app)
+    register_error_handlers(app)
+    _register_request_id(app)
+    register_cli(app)
+
+    app.register_api(auth.bp)
+    app.register_api(users.bp)
+    app.register_blueprint(health.bp)
+    app.add_url_rule(f"{API_PREFIX}/docs", "docs", lambda: redirect(f"{API_PREFIX}/swagger"))
+    return app
+
+
+def _register_request_id(app: OpenAPI) -> None:
+    @app.before_request
+    def _assign() -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id_var.set(g.request_id)
+
+    @app.after_request
+    def _echo(response: Response) -> Response:
+        response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
+        return response

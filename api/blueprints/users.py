@@ -1,0 +1,61 @@
+"""Admin-only user management (DESIGN.md 4.3): list users, change role/active/linked Zoom user."""
+
+from __future__ import annotations
+
+import logging
+
+from flask_openapi3 import APIBlueprint, Tag
+from sqlalchemy import func, select
+
+from api.auth_context import auth_required
+from api.db_session import db
+from api.errors import ApiError
+from api.responses import ok
+from api.schemas.common import IdPath, responses
+from api.schemas.users import UserEnvelope, UserOut, UserPage, UserPageEnvelope, UserPatch, UserQuery
+from shared.models import Role, User
+
+log = logging.getLogger(__name__)
+bp = APIBlueprint(
+    "users",
+    __name__,
+    url_prefix="/api/v1/users",
+    abp_tags=[Tag(name="users")],
+    abp_security=[{"jwt": []}],
+)
+
+
+@bp.get("/", responses=responses({200: UserPageEnvelope}, 401, 403))
+@auth_required(Role.admin)
+def list_users(query: UserQuery):
+    """List users (admin), optionally filtered by role or e-mail."""
+    stmt = select(User)
+    if query.role:
+        stmt = stmt.where(User.role == query.role)
+    if query.email:
+        stmt = stmt.where(User.email == query.email.strip().lower())
+    session = db()
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(
+        stmt.order_by(User.id).offset((query.page - 1) * query.per_page).limit(query.per_page)
+    )
+    page = UserPage(
+        items=[UserOut.of(u) for u in rows], page=query.page, per_page=query.per_page, total=total
+    )
+    return ok("Users fetched successfully", page)
+
+
+@bp.patch("/<int:id>", responses=responses({200: UserEnvelope}, 401, 403, 404))
+@auth_required(Role.admin)
+def patch_user(path: IdPath, body: UserPatch):
+    """Change a user's role, active flag, name or linked Zoom user (only an admin links Zoom users)."""
+    session = db()
+    user = session.get(User, path.id)
+    if user is None:
+        raise ApiError(404, "User not found")
+    changes = body.model_dump(exclude_unset=True)
+    for name, value in changes.items():
+        setattr(user, name, value.strip() if isinstance(value, str) else value)
+    session.commit()
+    log.info("user updated", extra={"user_id": user.id, "fields": sorted(changes)})
+    return ok("User updated successfully", UserOut.of(user))

@@ -1,0 +1,94 @@
+"""Request/response schemas shared by every blueprint: the JSON envelope and the base model.
+
+The same pydantic models validate requests and generate the OpenAPI document (flask-openapi3).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+T = TypeVar("T")
+
+_REGISTRY: dict[str, type[ApiModel]] = {}
+
+
+class ApiModel(BaseModel):
+    """camelCase on the wire, snake_case in Python; unknown fields are ignored."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+    required_message: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _REGISTRY[cls.__name__] = cls
+
+
+def model_named(name: str) -> type[ApiModel] | None:
+    return _REGISTRY.get(name)
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    status: Literal["error"] = "error"
+    message: str
+    errors: list[FieldError] | None = None
+
+
+class Envelope(BaseModel, Generic[T]):
+    status: Literal["success"] = "success"
+    message: str
+    data: T
+
+
+class CreatedEnvelope(BaseModel, Generic[T]):
+    status: Literal["created"] = "created"
+    message: str
+    data: T
+
+
+class MessageResponse(BaseModel):
+    status: Literal["success"] = "success"
+    message: str
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    page: int
+    per_page: int = Field(alias="perPage")
+    total: int
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class PageQuery(ApiModel):
+    page: int = Field(default=1, ge=1, le=100_000)
+    per_page: int = Field(default=20, ge=1, le=100)
+
+
+class IdPath(ApiModel):
+    id: int = Field(ge=1, le=2_147_483_647)
+
+
+ERROR_RESPONSES: dict[int, type[BaseModel]] = {
+    400: ErrorResponse,
+    401: ErrorResponse,
+    403: ErrorResponse,
+    404: ErrorResponse,
+    409: ErrorResponse,
+    413: ErrorResponse,
+    415: ErrorResponse,
+    429: ErrorResponse,
+    500: ErrorResponse,
+}
+
+
+def responses(ok: dict[int, type[BaseModel]], *errors: int) -> dict[int, type[BaseModel]]:
+    """The documented responses of one operation: its success body plus the listed error codes."""
+    return {**ok, **{code: ERROR_RESPONSES[code] for code in (400, 500, *errors)}}

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import EmailStr, Field, field_validator
+
+from api.schemas.common import ApiModel, CreatedEnvelope, Envelope, Page, PageQuery
+from shared.models import User
+
+RoleName = Literal["student", "teacher", "admin"]
+
+
+class UserOut(ApiModel):
+    id: int
+    name: str
+    email: str
+    role: RoleName
+    active: bool
+    zoom_user_id: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls.model_validate(user, from_attributes=True)
+
+
+class RegisterBody(ApiModel):
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    password: str = Field(min_length=8, max_length=128)
+    role: Literal["teacher", "student"]
+
+    @field_validator("name")
+    @classmethod
+    def _strip(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be blank")
+        return v.strip()
+
+
+class LoginBody(ApiModel):
+    email: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=128)
+
+
+class LogoutBody(ApiModel):
+    refresh_token: str | None = Field(default=None, max_length=4096)
+
+
+class TokensOut(ApiModel):
+    access_token: str
+    refresh_token: str
+    user: UserOut
+
+
+class AccessTokenOut(ApiModel):
+    access_token: str
+
+
+class UserPatch(ApiModel):
+    role: RoleName | None = None
+    active: bool | None = None
+    zoom_user_id: str | None = Field(default=None, min_length=1, max_length=320)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class UserQuery(PageQuery):
+    role: RoleName | None = None
+    email: str | None = Field(default=None, max_length=320)
+
+
+class UserEnvelope(Envelope[UserOut]):
+    pass
+
+
+class UserCreatedEnvelope(CreatedEnvelope[UserOut]):
+    pass
+
+
+class TokensEnvelope(Envelope[TokensOut]):
+    pass
+
+
+class AccessTokenEnvelope(Envelope[AccessTokenOut]):
+    pass
+
+
+class UserPage(Page[UserOut]):
+    pass
+
+
+class UserPageEnvelope(Envelope[UserPage]):
+    pass

