@@ -1,0 +1,1 @@
+"""Zoom integration: recurrence planning, request payloads and Meeting SDK signatures."""

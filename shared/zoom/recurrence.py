@@ -1,0 +1,294 @@
+"""Expand a halaka schedule into sessions and plan the Zoom recurring meetings that hold them.
+
+Pure functions, no I/O. The rules are exactly the ones Zoom applies when it expands a recurring
+meeting with a fixed time (``type: 8``) whose ``start_time`` is local (``yyyy-MM-ddTHH:mm:ss``) and
+whose ``timezone`` is set, so that the occurrences Zoom returns are the sessions computed here:
+
+* Every session is computed in the schedule's own time zone, never the server's: local date plus
+  local ``start_time``, then converted to UTC. The wall-clock time is kept across DST changes, so the
+  UTC hour moves.
+* A local time that does not exist (it falls in a DST gap, e.g. 02:30 in New York on the day clocks
+  spring forward) is resolved the way :mod:`zoneinfo` resolves ``fold=0``: with the UTC offset in
+  force *before* the transition, so 02:30 EST becomes 07:30 UTC (03:30 EDT). An ambiguous local time
+  (it occurs twice when clocks fall back) is likewise the first of the two (``fold=0``, the offset
+  before the transition). ``Session.start_local`` keeps the nominal wall time with ``fold=0``.
+* ``daily``: every day. ``weekly``: on ``days`` every week. ``biweekly``: on ``days`` every second
+  week, where weeks start on **Sunday** (Zoom numbers Sunday as 1) and week parity is counted from
+  the Sunday-started week that holds the first session. ``monthly``: on the day of the month of
+  ``start_date`` (the anchor); days 29 to 31 are rejected because Zoom documents no behaviour for
+  months that lack them.
+* A start date that is not one of the schedule's days: the first session is the first matching day
+  on or after it. ``end_date`` is inclusive.
+
+A Zoom recurring meeting holds at most :data:`MAX_OCCURRENCES` occurrences, so the sessions are cut
+into consecutive segments of at most that many, each one Zoom meeting. A segment starts at its own
+first session and ends after ``end_times`` = its number of sessions (never ``end_date_time``, which
+would have to fall between two sessions). For ``biweekly`` the parity survives the cut: a segment's
+first session lies in a week an even number of weeks after the schedule's first week, and Zoom counts
+the segment's weeks from the (Sunday-started) week of its ``start_time``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any, Final, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+Frequency = Literal["daily", "weekly", "biweekly", "monthly"]
+FREQUENCIES: Final[tuple[str, ...]] = get_args(Frequency)
+
+#: Lowercase English weekday names in Python's order (``date.weekday()``: Monday is 0).
+WEEKDAYS: Final[tuple[str, ...]] = (
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+)
+
+#: The strict Zoom limit of occurrences in one recurring meeting.
+MAX_OCCURRENCES: Final[int] = 50
+
+MIN_DURATION: Final[int] = 1
+MAX_DURATION: Final[int] = 1440
+
+#: Highest anchor day for a monthly schedule: every month has days 1 to 28.
+MAX_MONTHLY_DAY: Final[int] = 28
+
+_WEEKS_BETWEEN_BIWEEKLY: Final[int] = 2
+
+
+class ScheduleError(ValueError):
+    """An invalid schedule. ``field`` names the offending request field (``schedule.days``, …)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A halaka's schedule, as the API accepted it (validate with :func:`validate_schedule`)."""
+
+    frequency: Frequency
+    days: tuple[str, ...]  # lowercase English weekday names; required for weekly/biweekly only
+    start_time: time  # naive local wall-clock time in ``timezone``
+    duration: int  # minutes, 1..1440
+    start_date: date
+    end_date: date  # inclusive
+    timezone: str  # IANA name
+
+    def __post_init__(self) -> None:
+        if isinstance(self.days, list):
+            object.__setattr__(self, "days", tuple(self.days))
+
+
+@dataclass(frozen=True)
+class Session:
+    """One meeting of a halaka."""
+
+    start_local: datetime  # aware, in the schedule's zone (nominal wall time, fold=0)
+    start_utc: datetime  # aware, UTC
+    duration: int  # minutes
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Consecutive sessions held by one Zoom recurring meeting."""
+
+    sessions: tuple[Session, ...]  # 1..MAX_OCCURRENCES, consecutive
+    recurrence: dict[str, Any]  # Zoom ``recurrence`` object for this segment
+    start_time_local: str  # "yyyy-MM-ddTHH:mm:ss" of its first session (local, no offset)
+
+    @property
+    def first(self) -> Session:
+        return self.sessions[0]
+
+    @property
+    def last(self) -> Session:
+        return self.sessions[-1]
+
+
+def zoom_weekday(day: str) -> int:
+    """Zoom's number for a weekday: ``"sunday"`` is 1, ``"monday"`` 2 … ``"saturday"`` 7.
+
+    This is the only place the conversion exists (Python's ``isoweekday()`` numbers Monday as 1).
+    Raises :class:`ScheduleError` (field ``schedule.days``) for anything but a lowercase English
+    weekday name.
+    """
+    if not isinstance(day, str) or day not in WEEKDAYS:
+        raise ScheduleError("schedule.days", f"unknown weekday {day!r}; use one of {', '.join(WEEKDAYS)}")
+    return (WEEKDAYS.index(day) + 1) % 7 + 1
+
+
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _zone(name: object) -> ZoneInfo:
+    if not isinstance(name, str) or name not in _known_zones():
+        raise ScheduleError(
+            "schedule.timezone", f"unknown time zone {name!r}; use an IANA name such as 'Africa/Cairo'"
+        )
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:  # pragma: no cover - listed zones load
+        raise ScheduleError("schedule.timezone", f"unknown time zone {name!r}") from exc
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_date(value: object) -> bool:
+    return isinstance(value, date) and not isinstance(value, datetime)
+
+
+def validate_schedule(s: Schedule) -> None:
+    """Raise :class:`ScheduleError` naming the first offending field, or return ``None``."""
+    if s.frequency not in FREQUENCIES:
+        raise ScheduleError(
+            "schedule.frequency", f"unknown frequency {s.frequency!r}; use one of {', '.join(FREQUENCIES)}"
+        )
+    if s.frequency in ("weekly", "biweekly"):
+        if not isinstance(s.days, (tuple, list)) or not s.days:
+            raise ScheduleError(
+                "schedule.days", f"at least one weekday is required for a {s.frequency} schedule"
+            )
+        for day in s.days:
+            zoom_weekday(day)
+    if not isinstance(s.start_time, time) or s.start_time.tzinfo is not None:
+        raise ScheduleError(
+            "schedule.startTime", "must be a local wall-clock time (HH:MM) without a UTC offset"
+        )
+    if s.start_time.second or s.start_time.microsecond:
+        raise ScheduleError("schedule.startTime", "must be whole minutes (HH:MM)")
+    if not _is_int(s.duration) or not MIN_DURATION <= s.duration <= MAX_DURATION:
+        raise ScheduleError(
+            "schedule.duration", f"must be a whole number of minutes from {MIN_DURATION} to {MAX_DURATION}"
+        )
+    if not _is_date(s.start_date):
+        raise ScheduleError("schedule.startDate", "must be a date (YYYY-MM-DD)")
+    if not _is_date(s.end_date):
+        raise ScheduleError("schedule.endDate", "must be a date (YYYY-MM-DD)")
+    if s.end_date < s.start_date:
+        raise ScheduleError("schedule.endDate", "must be on or after startDate")
+    _zone(s.timezone)
+    if s.frequency == "monthly" and s.start_date.day > MAX_MONTHLY_DAY:
+        raise ScheduleError(
+            "schedule.startDate",
+            f"a monthly schedule cannot start on day {s.start_date.day}: Zoom does not define what happens "
+            f"in months without that day; choose a start date on day 1 to {MAX_MONTHLY_DAY}",
+        )
+    if _first_session_date(s) is None:
+        raise ScheduleError(
+            "schedule.days", "none of the schedule's days falls between startDate and endDate"
+        )
+
+
+def _sunday_week_start(d: date) -> date:
+    """The Sunday that starts the (Sunday-to-Saturday) week holding ``d``."""
+    return d - timedelta(days=(d.weekday() + 1) % 7)
+
+
+def _session_dates(s: Schedule) -> list[date]:
+    """Local dates of every session in ``[start_date, end_date]`` of a valid schedule."""
+    if s.frequency == "daily":
+        return [s.start_date + timedelta(days=i) for i in range((s.end_date - s.start_date).days + 1)]
+    if s.frequency == "monthly":
+        dates: list[date] = []
+        year, month = s.start_date.year, s.start_date.month
+        while (year, month) <= (s.end_date.year, s.end_date.month):
+            d = date(year, month, s.start_date.day)
+            if d <= s.end_date:
+                dates.append(d)
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return dates
+    wanted = {WEEKDAYS.index(day) for day in s.days}
+    candidates = [
+        s.start_date + timedelta(days=i)
+        for i in range((s.end_date - s.start_date).days + 1)
+        if (s.start_date + timedelta(days=i)).weekday() in wanted
+    ]
+    if s.frequency == "weekly" or not candidates:
+        return candidates
+    anchor = _sunday_week_start(candidates[0])
+    return [
+        d for d in candidates if ((_sunday_week_start(d) - anchor).days // 7) % _WEEKS_BETWEEN_BIWEEKLY == 0
+    ]
+
+
+def _first_session_date(s: Schedule) -> date | None:
+    if s.frequency in ("daily", "monthly"):
+        return s.start_date
+    wanted = {WEEKDAYS.index(day) for day in s.days}
+    for i in range(min(7, (s.end_date - s.start_date).days + 1)):
+        d = s.start_date + timedelta(days=i)
+        if d.weekday() in wanted:
+            return d
+    return None
+
+
+def _check_after(after: datetime | None) -> None:
+    if after is not None and (not isinstance(after, datetime) or after.utcoffset() is None):
+        raise ValueError("after must be a timezone-aware datetime")
+
+
+def sessions(s: Schedule, *, after: datetime | None = None) -> list[Session]:
+    """Every session of ``s`` in ``[start_date, end_date]``, in order.
+
+    With ``after`` (aware), only the sessions starting strictly after that instant. Validates ``s``
+    first (:class:`ScheduleError`).
+    """
+    validate_schedule(s)
+    _check_after(after)
+    zone = _zone(s.timezone)
+    result: list[Session] = []
+    for d in _session_dates(s):
+        local = datetime.combine(d, s.start_time, tzinfo=zone)  # fold=0: see the module docstring
+        utc = local.astimezone(UTC)
+        if after is None or utc > after:
+            result.append(Session(start_local=local, start_utc=utc, duration=s.duration))
+    return result
+
+
+def _recurrence(s: Schedule, first: Session, count: int) -> dict[str, Any]:
+    if s.frequency == "daily":
+        return {"type": 1, "repeat_interval": 1, "end_times": count}
+    if s.frequency == "monthly":
+        return {"type": 3, "repeat_interval": 1, "monthly_day": first.start_local.day, "end_times": count}
+    weekly_days = ",".join(str(n) for n in sorted({zoom_weekday(day) for day in s.days}))
+    interval = _WEEKS_BETWEEN_BIWEEKLY if s.frequency == "biweekly" else 1
+    return {"type": 2, "repeat_interval": interval, "weekly_days": weekly_days, "end_times": count}
+
+
+def _local_string(local: datetime) -> str:
+    """``yyyy-MM-ddTHH:mm:ss`` of a local wall time, without offset (Zoom's local ``start_time``)."""
+    return local.replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def plan_segments(s: Schedule, *, after: datetime | None = None) -> list[Segment]:
+    """The sessions of ``s`` (optionally only those after ``after``) cut into Zoom meetings.
+
+    Each segment holds at most :data:`MAX_OCCURRENCES` consecutive sessions, and Zoom expanding its
+    ``start_time_local`` in the schedule's ``timezone`` with its ``recurrence`` gives exactly those
+    sessions. An empty list means no session is left (``after`` is past the last one).
+    """
+    planned = sessions(s, after=after)
+    segments: list[Segment] = []
+    for i in range(0, len(planned), MAX_OCCURRENCES):
+        chunk = tuple(planned[i : i + MAX_OCCURRENCES])
+        segments.append(
+            Segment(
+                sessions=chunk,
+                recurrence=_recurrence(s, chunk[0], len(chunk)),
+                start_time_local=_local_string(chunk[0].start_local),
+            )
+        )
+    return segments
