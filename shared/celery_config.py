@@ -23,7 +23,9 @@ def configure(app: Celery, settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
         task_default_queue=ZOOM_QUEUE,
-        task_routes={"halaka.*": {"queue": ZOOM_QUEUE}},
+        # Publish through the default exchange straight to the queue: routing then needs no binding
+        # table in Redis, so a flushed broker loses only messages, never the ability to send new ones.
+        task_routes={"halaka.*": {"queue": ZOOM_QUEUE, "exchange": ""}},
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_ignore_result=True,

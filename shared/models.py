@@ -86,6 +86,8 @@ class Halaka(Base):
     applied_version: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    plan_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    create_pending: Mapped[bool] = mapped_column(default=False)
     status_changed_at: Mapped[datetime] = _now()
     created_at: Mapped[datetime] = _now()
     updated_at: Mapped[datetime] = mapped_column(
@@ -118,6 +120,7 @@ class ZoomMeeting(Base):
     last_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     occurrence_count: Mapped[int] = mapped_column(Integer)
     occurrence_ids: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
+    version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = _now()
 
     halaka: Mapped[Halaka] = relationship(back_populates="meetings")

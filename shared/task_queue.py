@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from celery import Celery
 
-from shared.celery_config import ZOOM_QUEUE, configure
+from shared.celery_config import configure
 from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ def enqueue(task_name: str, halaka_id: int) -> bool:
     finds rows left pending and enqueues them.
     """
     try:
-        producer().send_task(task_name, args=[halaka_id], queue=ZOOM_QUEUE, retry=False)
+        producer().send_task(task_name, args=[halaka_id], retry=False)
     except Exception:  # noqa: BLE001 - any broker failure is recoverable by the reconciler
         log.warning("enqueue failed; the reconciler will pick it up", extra={"halaka_id": halaka_id})
         return False

@@ -1,0 +1,395 @@
+"""Halaka endpoints (DESIGN.md 4.4). Create never calls Zoom: it commits, then enqueues."""
+
+from __future__ import annotations
+
+import re
+import time as clock
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from flask_openapi3 import APIBlueprint, Tag
+from sqlalchemy import exists, func, select
+from sqlalchemy.dialects.postgresql import insert
+
+from api.auth_context import auth_required, me
+from api.db_session import db
+from api.errors import ApiError
+from api.halaka_view import halaka_out
+from api.responses import created, ok
+from api.schemas.common import IdPath, MessageResponse, responses
+from api.schemas.halaka import (
+    HalakaCreate,
+    HalakaCreatedEnvelope,
+    HalakaEnvelope,
+    HalakaPage,
+    HalakaPageEnvelope,
+    HalakaPatch,
+    HalakaQuery,
+    PreferHeader,
+    ScheduleIn,
+    SessionOut,
+    SessionsEnvelope,
+    SessionsOut,
+    SessionsQuery,
+)
+from shared.access import Viewer, can_create_halaka, can_enroll, can_manage_halaka
+from shared.celery_config import DELETE_TASK, SYNC_TASK
+from shared.models import Enrollment, Halaka, Role, User, ZoomStatus
+from shared.settings import get_settings
+from shared.task_queue import enqueue
+from shared.zoom.recurrence import Schedule, ScheduleError, sessions, validate_schedule
+
+MAX_SESSIONS = 1000
+MAX_WAIT_SECONDS = 30
+IN_PROGRESS = {ZoomStatus.pending, ZoomStatus.provisioning, ZoomStatus.updating}
+_PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait=(\d+)")
+
+bp = APIBlueprint(
+    "halaka",
+    __name__,
+    url_prefix="/api/v1/halaka",
+    abp_tags=[Tag(name="halaka")],
+    abp_security=[{"jwt": []}],
+)
+
+
+def viewer() -> Viewer:
+    user = me()
+    return Viewer(user.id, user.role, user.zoom_user_id)
+
+
+def _load(halaka_id: int) -> Halaka:
+    halaka = db().get(Halaka, halaka_id)
+    if halaka is None or halaka.zoom_status == ZoomStatus.deleted:
+        raise ApiError(404, "Halaka not found")
+    return halaka
+
+
+def _load_managed(halaka_id: int) -> Halaka:
+    halaka = _load(halaka_id)
+    if not can_manage_halaka(viewer(), halaka.teacher_id):
+        raise ApiError(403, "Only the halaka's teacher or an admin may do this")
+    if halaka.zoom_status == ZoomStatus.deleting:
+        raise ApiError(409, "This halaka is being deleted")
+    return halaka
+
+
+def _is_enrolled(halaka_id: int, user_id: int) -> bool:
+    return bool(
+        db().scalar(
+            select(exists().where(Enrollment.halaka_id == halaka_id, Enrollment.student_id == user_id))
+        )
+    )
+
+
+def _checked_schedule(schedule: Schedule) -> Schedule:
+    """Validate a schedule (400 naming the field) and bound how many sessions it may hold."""
+    try:
+        validate_schedule(schedule)
+        upcoming = sessions(schedule, after=datetime.now(UTC))
+    except ScheduleError as exc:
+        raise ApiError(
+            400, f"Invalid schedule: {exc.message}", [{"field": exc.field, "message": exc.message}]
+        ) from None
+    if not upcoming:
+        raise ApiError(
+            400,
+            "Invalid schedule: it has no upcoming session",
+            [{"field": "schedule.endDate", "message": "every session is in the past"}],
+        )
+    if len(upcoming) > MAX_SESSIONS:
+        message = f"at most {MAX_SESSIONS} sessions per halaka (this schedule has {len(upcoming)})"
+        raise ApiError(
+            400, f"Invalid schedule: {message}", [{"field": "schedule.endDate", "message": message}]
+        )
+    return schedule
+
+
+def _schedule_of(halaka: Halaka) -> Schedule:
+    return Schedule(
+        halaka.frequency,
+        tuple(halaka.days),
+        halaka.start_time,
+        halaka.duration,
+        halaka.start_date,
+        halaka.end_date,
+        halaka.timezone,
+    )
+
+
+def _apply_schedule(halaka: Halaka, schedule: Schedule) -> None:
+    halaka.frequency = schedule.frequency
+    halaka.days = list(schedule.days) if schedule.frequency in ("weekly", "biweekly") else []
+    halaka.start_time = schedule.start_time
+    halaka.duration = schedule.duration
+    halaka.start_date = schedule.start_date
+    halaka.end_date = schedule.end_date
+    halaka.timezone = schedule.timezone
+
+
+def _zoom_host(teacher: User) -> str:
+    host = teacher.zoom_user_id or get_settings().zoom_default_host_user
+    if not host:
+        raise ApiError(
+            409,
+            "No Zoom user is linked to this teacher and no default host is configured: "
+            "an admin must link a Zoom user (PATCH /api/v1/users/{id} zoomUserId)",
+        )
+    return host
+
+
+def _teacher_for(body: HalakaCreate) -> User:
+    me_ = me()
+    if me_.role != Role.admin:
+        if body.teacher_id not in (None, me_.id):
+            raise ApiError(
+                403,
+                "Teachers create halakat for themselves only",
+                [{"field": "teacherId", "message": "only admins may set it"}],
+            )
+        return me_
+    if body.teacher_id is None:
+        raise ApiError(
+            400,
+            "teacherId is required when an admin creates a halaka",
+            [{"field": "teacherId", "message": "required for admins"}],
+        )
+    teacher = db().get(User, body.teacher_id)
+    if teacher is None or teacher.role != Role.teacher or not teacher.active:
+        raise ApiError(
+            400,
+            "teacherId must be an active teacher",
+            [{"field": "teacherId", "message": "not an active teacher"}],
+        )
+    return teacher
+
+
+def _schedule_work(halaka: Halaka, task: str) -> None:
+    """Commit the row, then enqueue; a failed enqueue leaves it due for the reconciler."""
+    lease = timedelta(seconds=get_settings().reconcile_stale_seconds)
+    halaka.next_attempt_at = datetime.now(UTC) + lease
+    session = db()
+    session.commit()
+    if not enqueue(task, halaka.id):
+        halaka.next_attempt_at = datetime.now(UTC)
+        session.commit()
+
+
+def _wait_seconds(prefer: str | None) -> int:
+    match = _PREFER_WAIT.search(prefer or "")
+    return min(int(match.group(1)), MAX_WAIT_SECONDS) if match else 0
+
+
+def _wait_for_outcome(halaka: Halaka, seconds: int) -> None:
+    """`Prefer: wait=N`: poll until provisioning settles or N seconds pass."""
+    session = db()
+    deadline = clock.monotonic() + seconds
+    while halaka.zoom_status in IN_PROGRESS and clock.monotonic() < deadline:
+        clock.sleep(0.1)
+        session.expire_all()
+        session.refresh(halaka)
+
+
+@bp.post("/", responses=responses({201: HalakaCreatedEnvelope}, 401, 403, 409))
+@auth_required(Role.teacher, Role.admin)
+def create_halaka(body: HalakaCreate, header: PreferHeader):
+    """Create a halaka; its Zoom meetings are provisioned in the background (`zoomStatus: pending`)."""
+    if not can_create_halaka(viewer()):
+        raise ApiError(403, "Only teachers and admins create halakat")
+    schedule = _checked_schedule(body.schedule.to_schedule())
+    teacher = _teacher_for(body)
+    now = datetime.now(UTC)
+    halaka = Halaka(
+        title=body.title,
+        description=body.description,
+        teacher_id=teacher.id,
+        zoom_status=ZoomStatus.pending,
+        zoom_host=_zoom_host(teacher),
+        provisioning_key=uuid.uuid4().hex,
+        plan_after=now,
+        schedule_version=1,
+        applied_version=0,
+        attempts=0,
+        create_pending=False,
+    )
+    _apply_schedule(halaka, schedule)
+    db().add(halaka)
+    _schedule_work(halaka, SYNC_TASK)
+    wait = _wait_seconds(header.prefer)
+    if wait:
+        _wait_for_outcome(halaka, wait)
+    response = created("Halaka created successfully", halaka_out(halaka, viewer(), False))
+    if wait:
+        response.headers["Preference-Applied"] = f"wait={wait}"
+    return response
+
+
+@bp.get("/", responses=responses({200: HalakaPageEnvelope}, 401))
+@auth_required()
+def list_halakat(query: HalakaQuery):
+    """List halakat (paginated); filter by teacher, `mine` (teacher's own) or `enrolled` (student's)."""
+    user = viewer()
+    stmt = select(Halaka).where(Halaka.zoom_status != ZoomStatus.deleted)
+    if query.teacher_id:
+        stmt = stmt.where(Halaka.teacher_id == query.teacher_id)
+    if query.mine:
+        stmt = stmt.where(Halaka.teacher_id == user.id)
+    if query.enrolled:
+        stmt = stmt.where(Halaka.id.in_(select(Enrollment.halaka_id).where(Enrollment.student_id == user.id)))
+    if query.zoom_status:
+        stmt = stmt.where(Halaka.zoom_status == query.zoom_status)
+    session = db()
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = list(
+        session.scalars(
+            stmt.order_by(Halaka.id.desc()).offset((query.page - 1) * query.per_page).limit(query.per_page)
+        )
+    )
+    enrolled = set(
+        session.scalars(
+            select(Enrollment.halaka_id).where(
+                Enrollment.student_id == user.id, Enrollment.halaka_id.in_([h.id for h in rows])
+            )
+        )
+    )
+    page = HalakaPage(
+        items=[halaka_out(h, user, h.id in enrolled) for h in rows],
+        page=query.page,
+        per_page=query.per_page,
+        total=total,
+    )
+    return ok("Halakat fetched successfully", page.model_dump(by_alias=True, mode="json", exclude_unset=True))
+
+
+@bp.get("/<int:id>", responses=responses({200: HalakaEnvelope}, 401, 404))
+@auth_required()
+def get_halaka(path: IdPath):
+    """One halaka; meeting secrets only for those DESIGN.md 4.2 allows."""
+    halaka = _load(path.id)
+    user = viewer()
+    return ok("Halaka fetched successfully", halaka_out(halaka, user, _is_enrolled(halaka.id, user.id)))
+
+
+@bp.patch("/<int:id>", responses=responses({200: HalakaEnvelope}, 401, 403, 404, 409))
+@auth_required(Role.teacher, Role.admin)
+def update_halaka(path: IdPath, body: HalakaPatch):
+    """Update; only a change of schedule reaches Zoom (each host may create/update 100 meetings a day)."""
+    halaka = _load_managed(path.id)
+    if body.title is not None:
+        if not body.title.strip():
+            raise ApiError(400, "title must not be blank", [{"field": "title", "message": "blank"}])
+        halaka.title = body.title.strip()
+    if body.description is not None:
+        halaka.description = body.description
+    current = _schedule_of(halaka)
+    if body.schedule is not None:
+        merged = ScheduleIn.model_validate(
+            {
+                **ScheduleIn.model_validate(current.__dict__).model_dump(),
+                **body.schedule.model_dump(exclude_unset=True),
+            }
+        ).to_schedule()
+        if merged != current:
+            _apply_schedule(halaka, _checked_schedule(merged))
+            halaka.schedule_version += 1
+            halaka.plan_after = datetime.now(UTC)
+            halaka.attempts = 0
+            halaka.zoom_error = None
+            halaka.zoom_status = ZoomStatus.updating if halaka.meetings else ZoomStatus.pending
+            halaka.status_changed_at = datetime.now(UTC)
+            _schedule_work(halaka, SYNC_TASK)
+    db().commit()
+    return ok("Halaka updated successfully", halaka_out(halaka, viewer(), False))
+
+
+@bp.delete("/<int:id>", responses=responses({200: HalakaEnvelope}, 401, 403, 404, 409))
+@auth_required(Role.teacher, Role.admin)
+def delete_halaka(path: IdPath):
+    """Delete: its Zoom meetings are deleted in the background, then the halaka (`zoomStatus: deleting`)."""
+    halaka = _load_managed(path.id)
+    halaka.zoom_status = ZoomStatus.deleting
+    halaka.status_changed_at = datetime.now(UTC)
+    _schedule_work(halaka, DELETE_TASK)
+    return ok("Halaka deletion scheduled", halaka_out(halaka, viewer(), False))
+
+
+@bp.post("/<int:id>/zoom/retry", responses=responses({200: HalakaEnvelope}, 401, 403, 404, 409))
+@auth_required(Role.teacher, Role.admin)
+def retry_provisioning(path: IdPath):
+    """Provision again a halaka whose Zoom provisioning failed."""
+    halaka = _load_managed(path.id)
+    if halaka.zoom_status != ZoomStatus.failed:
+        raise ApiError(409, f"Only a failed halaka can be retried (it is {halaka.zoom_status})")
+    if not halaka.meetings:
+        teacher = db().get(User, halaka.teacher_id)
+        halaka.zoom_host = _zoom_host(teacher)
+    halaka.zoom_status = ZoomStatus.updating if halaka.meetings else ZoomStatus.pending
+    halaka.zoom_error = None
+    halaka.attempts = 0
+    halaka.status_changed_at = datetime.now(UTC)
+    _schedule_work(halaka, SYNC_TASK)
+    return ok("Provisioning retry scheduled", halaka_out(halaka, viewer(), False))
+
+
+@bp.post("/<int:id>/enroll", responses=responses({200: MessageResponse}, 401, 403, 404))
+@auth_required()
+def enroll(path: IdPath):
+    """Enroll the current student (idempotent)."""
+    if not can_enroll(viewer()):
+        raise ApiError(403, "Only students enroll in halakat")
+    halaka = _load(path.id)
+    if halaka.zoom_status == ZoomStatus.deleting:
+        raise ApiError(404, "Halaka not found")
+    session = db()
+    session.execute(
+        insert(Enrollment).values(halaka_id=halaka.id, student_id=me().id).on_conflict_do_nothing()
+    )
+    session.commit()
+    return ok("Enrolled successfully")
+
+
+@bp.delete("/<int:id>/enroll", responses=responses({200: MessageResponse}, 401, 403, 404))
+@auth_required()
+def unenroll(path: IdPath):
+    """Leave a halaka (idempotent)."""
+    if not can_enroll(viewer()):
+        raise ApiError(403, "Only students enroll in halakat")
+    halaka = _load(path.id)
+    session = db()
+    enrollment = session.get(Enrollment, (halaka.id, me().id))
+    if enrollment is not None:
+        session.delete(enrollment)
+        session.commit()
+    return ok("Unenrolled successfully")
+
+
+@bp.get("/<int:id>/sessions", responses=responses({200: SessionsEnvelope}, 401, 404))
+@auth_required()
+def list_sessions(path: IdPath, query: SessionsQuery):
+    """Upcoming sessions, in the halaka's timezone and in UTC, from the same recurrence code as Zoom's."""
+    halaka = _load(path.id)
+    upcoming = sessions(_schedule_of(halaka), after=datetime.now(UTC))[: query.limit]
+    meetings = list(halaka.meetings)
+
+    def meeting_for(start: datetime) -> str | None:
+        for m in meetings:
+            if m.first_start <= start <= m.last_start:
+                return str(m.meeting_id)
+        return None
+
+    body = SessionsOut(
+        timezone=halaka.timezone,
+        sessions=[
+            SessionOut(
+                start_local=s.start_local.isoformat(),
+                start_utc=s.start_utc,
+                duration=s.duration,
+                meeting_id=meeting_for(s.start_utc),
+            )
+            for s in upcoming
+        ],
+    )
+    return ok("Sessions fetched successfully", body)
+
+
+__all__ = ["bp"]

@@ -1,0 +1,63 @@
+"""Halaka → response body, with the visibility rules of shared.access applied."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from api.schemas.halaka import HalakaOut, MeetingOut, ScheduleOut, TeacherOut
+from shared.access import MeetingVisibility, Viewer, meeting_visibility
+from shared.models import Halaka, ZoomMeeting
+
+
+def current_meeting(meetings: list[ZoomMeeting], now: datetime | None = None) -> ZoomMeeting | None:
+    """The segment holding the next upcoming session (the last one once all are past)."""
+    now = now or datetime.now(UTC)
+    for meeting in meetings:
+        if meeting.last_start >= now:
+            return meeting
+    return meetings[-1] if meetings else None
+
+
+def meeting_out(meeting: ZoomMeeting, visibility: MeetingVisibility) -> MeetingOut:
+    out = MeetingOut(
+        meeting_id=str(meeting.meeting_id),
+        segment=meeting.segment_index,
+        first_session=meeting.first_start,
+        last_session=meeting.last_start,
+        occurrences=meeting.occurrence_count,
+    )
+    if visibility.join:
+        out.password = meeting.password
+        out.join_url = meeting.join_url
+    if visibility.start:
+        out.start_url = meeting.start_url
+    return out
+
+
+def halaka_out(halaka: Halaka, viewer: Viewer, enrolled: bool) -> dict:
+    visibility = meeting_visibility(viewer, halaka.teacher_id, enrolled)
+    meetings = [] if halaka.zoom_status == "deleted" else list(halaka.meetings)
+    current = current_meeting(meetings)
+    out = HalakaOut(
+        id=halaka.id,
+        title=halaka.title,
+        description=halaka.description,
+        teacher=TeacherOut(id=halaka.teacher.id, name=halaka.teacher.name),
+        schedule=ScheduleOut(
+            frequency=halaka.frequency,
+            days=list(halaka.days),
+            start_time=halaka.start_time.strftime("%H:%M"),
+            duration=halaka.duration,
+            start_date=halaka.start_date,
+            end_date=halaka.end_date,
+            timezone=halaka.timezone,
+        ),
+        zoom_status=halaka.zoom_status,
+        zoom_error=halaka.zoom_error,
+        zoom_meeting=meeting_out(current, visibility) if current else None,
+        zoom_meetings=[meeting_out(m, visibility) for m in meetings],
+        enrolled=enrolled,
+        created_at=halaka.created_at,
+        updated_at=halaka.updated_at,
+    )
+    return out.model_dump(by_alias=True, mode="json", exclude_none=False, exclude_unset=True)

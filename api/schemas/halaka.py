@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from api.schemas.common import ApiModel, CreatedEnvelope, Envelope, Page, PageQuery
+from shared.zoom.recurrence import WEEKDAYS, Schedule
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+FrequencyName = Literal["daily", "weekly", "biweekly", "monthly"]
+ZoomStatusName = Literal["pending", "provisioning", "ready", "updating", "failed", "deleting", "deleted"]
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def _date_part(value: object) -> object:
+    """Dates as YYYY-MM-DD; an ISO date-time is accepted and its date part is used."""
+    if isinstance(value, str) and len(value) > 10 and value[10] in "T ":
+        return value[:10]
+    return value
+
+
+def _hhmm(value: object) -> object:
+    if isinstance(value, str):
+        if not _HHMM.match(value):
+            raise ValueError("must be HH:MM (24-hour)")
+        return time(int(value[:2]), int(value[3:]))
+    return value
+
+
+class ScheduleFields(ApiModel):
+    """Schedule fields with no defaults: the base of the full schedule and of a partial update."""
+
+    @field_validator("start_date", "end_date", mode="before", check_fields=False)
+    @classmethod
+    def _dates(cls, v: object) -> object:
+        return _date_part(v)
+
+    @field_validator("start_time", mode="before", check_fields=False)
+    @classmethod
+    def _time(cls, v: object) -> object:
+        return _hhmm(v)
+
+    @field_validator("days", check_fields=False)
+    @classmethod
+    def _days(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
+        return sorted(set(v), key=WEEKDAYS.index)
+
+
+class ScheduleIn(ScheduleFields):
+    frequency: FrequencyName
+    days: list[Weekday] = Field(default_factory=list, max_length=7)
+    start_time: time = Field(description="HH:MM, local to `timezone`")
+    duration: int = Field(ge=1, le=1440, description="minutes")
+    start_date: date
+    end_date: date
+    timezone: str = Field(min_length=1, max_length=64, description="IANA name, e.g. Africa/Cairo")
+
+    def to_schedule(self) -> Schedule:
+        return Schedule(
+            self.frequency,
+            tuple(self.days),
+            self.start_time,
+            self.duration,
+            self.start_date,
+            self.end_date,
+            self.timezone,
+        )
+
+
+class SchedulePatch(ScheduleFields):
+    frequency: FrequencyName | None = None
+    days: list[Weekday] | None = Field(default=None, max_length=7)
+    start_time: time | None = None
+    duration: int | None = Field(default=None, ge=1, le=1440)
+    start_date: date | None = None
+    end_date: date | None = None
+    timezone: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class HalakaCreate(ApiModel):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=2000)
+    schedule: ScheduleIn
+    teacher_id: int | None = Field(default=None, ge=1, description="admins only: the teacher it is for")
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be blank")
+        return v.strip()
+
+
+class HalakaPatch(ApiModel):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    schedule: SchedulePatch | None = None
+
+
+class HalakaQuery(PageQuery):
+    teacher_id: int | None = Field(default=None, ge=1)
+    mine: bool = False
+    enrolled: bool = False
+    zoom_status: ZoomStatusName | None = None
+
+
+class SessionsQuery(ApiModel):
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+class PreferHeader(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    prefer: str | None = Field(default=None, max_length=200, description="`wait=N` (N ≤ 30 seconds)")
+
+
+class TeacherOut(ApiModel):
+    id: int
+    name: str
+
+
+class ScheduleOut(ApiModel):
+    frequency: FrequencyName
+    days: list[Weekday]
+    start_time: str
+    duration: int
+    start_date: date
+    end_date: date
+    timezone: str
+
+
+class MeetingOut(ApiModel):
+    """Fields a viewer may not see are absent (not null)."""
+
+    meeting_id: str
+    segment: int
+    first_session: datetime
+    last_session: datetime
+    occurrences: int
+    password: str | None = None
+    join_url: str | None = None
+    start_url: str | None = None
+
+
+class HalakaOut(ApiModel):
+    id: int
+    title: str
+    description: str
+    teacher: TeacherOut
+    schedule: ScheduleOut
+    zoom_status: ZoomStatusName
+    zoom_error: str | None
+    zoom_meeting: MeetingOut | None
+    zoom_meetings: list[MeetingOut]
+    enrolled: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class SessionOut(ApiModel):
+    start_local: str
+    start_utc: datetime
+    duration: int
+    meeting_id: str | None
+
+
+class SessionsOut(ApiModel):
+    timezone: str
+    sessions: list[SessionOut]
+
+
+class HalakaEnvelope(Envelope[HalakaOut]):
+    pass
+
+
+class HalakaCreatedEnvelope(CreatedEnvelope[HalakaOut]):
+    pass
+
+
+class HalakaPage(Page[HalakaOut]):
+    pass
+
+
+class HalakaPageEnvelope(Envelope[HalakaPage]):
+    pass
+
+
+class SessionsEnvelope(Envelope[SessionsOut]):
+    pass

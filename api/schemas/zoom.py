@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from api.schemas.common import ApiModel, CreatedEnvelope
+
+_DIGITS = re.compile(r"^\d{9,20}$")
+
+
+def _zero_or_one(value: object) -> object:
+    """0/1, also as "0"/"1" (what many web clients send); booleans are not roles."""
+    if isinstance(value, bool):
+        raise ValueError("must be 0 or 1")
+    if isinstance(value, str) and value.strip() in ("0", "1"):
+        return int(value.strip())
+    return value
+
+
+class SignatureBody(ApiModel):
+    required_message = "meetingNumber and role are required"
+
+    meeting_number: str = Field(description="Zoom meeting number (digits; a JSON number is accepted)")
+    role: Literal[0, 1] = Field(description="0 attendee, 1 host")
+    expiration_seconds: int = Field(default=7200, ge=1800, le=172800)
+    video_webrtc_mode: Literal[0, 1] | None = Field(default=None, alias="videoWebRtcMode")
+
+    @field_validator("meeting_number", mode="before")
+    @classmethod
+    def _meeting_number(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str):
+            value = value.strip().replace(" ", "")
+            if not _DIGITS.match(value):
+                raise ValueError("must be a Zoom meeting number: 9 to 20 digits")
+        return value
+
+    @field_validator("role", "video_webrtc_mode", mode="before")
+    @classmethod
+    def _roles(cls, value: object) -> object:
+        return _zero_or_one(value)
+
+
+class SignatureOut(ApiModel):
+    signature: str
+    sdk_key: str
+
+
+class SignatureEnvelope(CreatedEnvelope[SignatureOut]):
+    pass
+
+
+class ZakBody(ApiModel):
+    required_message = "userId is required"
+
+    user_id: str = Field(min_length=1, max_length=320, description="Zoom user id or e-mail")
+
+    @field_validator("user_id")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+
+class ZakResponse(BaseModel):
+    """As the original API answered: the token at the top level."""
+
+    status: Literal["success"] = "success"
+    message: str
+    zak: str

@@ -1,0 +1,173 @@
+"""pytest plugin: a real Celery worker (and beat) as subprocesses, on the test database, Redis and sandbox.
+
+Fixtures:
+- ``stack_env`` (session): the environment a worker gets: the test services, the sandbox as Zoom,
+  and short backoff/lease settings so fault scenarios finish in seconds.
+- ``zoom_configured``: points this process's settings (the API under the Flask test client) at the
+  sandbox too.
+- ``worker`` / ``beat`` (session, started on first use): :class:`RoleProcess` handles; a test that kills
+  the worker gets a fresh one (``worker.ensure()``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from zoomsim.control import SandboxControl
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_HOST = "host@example.com"
+FAST = {
+    "PROVISION_BACKOFF_BASE": "0.2",
+    "PROVISION_BACKOFF_CAP": "2",
+    "PROVISION_MAX_ATTEMPTS": "40",
+    "RECONCILE_STALE_SECONDS": "4",
+    "RECONCILE_INTERVAL_SECONDS": "1",
+    "ZOOM_TIMEOUT_READ": "3",
+}
+
+
+def zoom_env(sandbox: SandboxControl) -> dict[str, str]:
+    return {
+        "ZOOM_ACCOUNT_ID": sandbox.account_id,
+        "ZOOM_CLIENT_ID": sandbox.client_id,
+        "ZOOM_CLIENT_SECRET": sandbox.client_secret,
+        "ZOOM_API_BASE_URL": sandbox.api_url,
+        "ZOOM_OAUTH_URL": sandbox.oauth_url,
+        "ZOOM_DEFAULT_HOST_USER": DEFAULT_HOST,
+    }
+
+
+class RoleProcess:
+    """One `python -m stack.entry ROLE` subprocess (its own process group, so kill -9 takes it all)."""
+
+    def __init__(self, role: str, env: dict[str, str], log_dir: Path) -> None:
+        self.role, self.env = role, env
+        self.log_path = log_dir / f"{role}.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self) -> RoleProcess:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "stack.entry", self.role],
+            env=self.env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        return self
+
+    def ensure(self) -> RoleProcess:
+        return self if self.running else self.start()
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no warm shutdown, no acks, no cleanup."""
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if not self.running:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@pytest.fixture(scope="session")
+def stack_env(zoom_sandbox_server: SandboxControl) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(FAST)
+    env.update(zoom_env(zoom_sandbox_server))
+    env.update(
+        PYTHONPATH=str(ROOT),
+        WORKER_CONCURRENCY="2",
+        LOG_LEVEL="INFO",
+        BEAT_SCHEDULE_FILE=str(Path(tempfile.mkdtemp()) / "beat-schedule"),
+    )
+    return env
+
+
+@pytest.fixture
+def zoom_configured(zoom_sandbox: SandboxControl, monkeypatch: pytest.MonkeyPatch) -> SandboxControl:
+    """This process's settings (the API under test) point at the sandbox, with the fast timings."""
+    import shared.zoom.client as client_module
+    from shared.settings import get_settings
+
+    settings = get_settings()
+    for name, value in {**zoom_env(zoom_sandbox), **FAST}.items():
+        field = name.lower()
+        current = getattr(settings, field)
+        if isinstance(current, SecretStr) or field == "zoom_client_secret":
+            value = SecretStr(value)
+        elif isinstance(current, float):
+            value = float(value)
+        elif isinstance(current, int):
+            value = int(value)
+        monkeypatch.setattr(settings, field, value)
+    monkeypatch.setattr(client_module, "_client", None)
+    return zoom_sandbox
+
+
+@pytest.fixture(scope="session")
+def _role_logs() -> Path:
+    return Path(tempfile.mkdtemp(prefix="halaka-roles-"))
+
+
+@pytest.fixture(scope="session")
+def _worker_process(stack_env: dict[str, str], _role_logs: Path) -> Iterator[RoleProcess]:
+    process = RoleProcess("worker", stack_env, _role_logs)
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def _beat_process(stack_env: dict[str, str], _role_logs: Path) -> Iterator[RoleProcess]:
+    process = RoleProcess("beat", stack_env, _role_logs)
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def worker(_worker_process: RoleProcess, zoom_configured: SandboxControl) -> RoleProcess:
+    return _worker_process.ensure()
+
+
+@pytest.fixture
+def beat(_beat_process: RoleProcess, worker: RoleProcess) -> RoleProcess:
+    return _beat_process.ensure()
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
