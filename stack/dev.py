@@ -7,7 +7,6 @@ and Flower — each through `python -m stack.entry ROLE`, the entry point docker
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -16,6 +15,7 @@ import time
 
 from stack.embedded import Service, start_postgres, start_redis, wait_for_port
 from stack.entry import ROOT
+from stack.process import RoleProcess
 
 VAR = ROOT / "var"
 ZOOM_CREDENTIALS = (
@@ -35,27 +35,6 @@ SANDBOX_DEFAULTS = {
 }
 
 
-def _spawn(role: str, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "stack.entry", role], env=env, cwd=ROOT, start_new_session=True
-    )
-
-
-def _stop(proc: subprocess.Popen, timeout: float = 20.0) -> None:
-    """SIGTERM the child's whole process group (prefork children included), then SIGKILL."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        except ProcessLookupError:
-            pass
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)  # stragglers left in the group
-
-
 def _embedded(env: dict[str, str], services: list[Service]) -> None:
     if not env.get("DATABASE_URL"):
         pg = start_postgres(VAR / "postgres", int(env.get("EMBEDDED_POSTGRES_PORT", "54329")))
@@ -67,21 +46,18 @@ def _embedded(env: dict[str, str], services: list[Service]) -> None:
         env["REDIS_URL"] = redis.url
 
 
-def _sandbox(env: dict[str, str], procs: list[tuple[str, subprocess.Popen]]) -> str | None:
+def sandbox_env(env: dict[str, str]) -> str | None:
+    """Point Zoom settings at the local sandbox unless all real credentials are set; its base URL."""
     if all(env.get(name) for name in ZOOM_CREDENTIALS):
         return None
     port = env.setdefault("ZOOM_SANDBOX_PORT", "9090")
-    for name, value in SANDBOX_DEFAULTS.items():
-        env[name] = value
+    env.update(SANDBOX_DEFAULTS)
     base = f"http://127.0.0.1:{port}"
     env["ZOOM_API_BASE_URL"] = f"{base}/v2"
     env["ZOOM_OAUTH_URL"] = f"{base}/oauth/token"
     env["ZOOM_SANDBOX_ACCOUNT_ID"] = env["ZOOM_ACCOUNT_ID"]
     env["ZOOM_SANDBOX_CLIENT_ID"] = env["ZOOM_CLIENT_ID"]
     env["ZOOM_SANDBOX_CLIENT_SECRET"] = env["ZOOM_CLIENT_SECRET"]
-    proc = _spawn("sandbox", env)
-    procs.append(("sandbox", proc))
-    wait_for_port(int(port), proc=proc)
     return base
 
 
@@ -96,7 +72,7 @@ def main() -> int:
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
     services: list[Service] = []
-    procs: list[tuple[str, subprocess.Popen]] = []
+    roles: list[RoleProcess] = []
     stopping = False
 
     def _on_signal(signum: int, _frame: object) -> None:
@@ -109,11 +85,14 @@ def main() -> int:
         _embedded(env, services)
         _write_stack_env(env)
         subprocess.run([sys.executable, "-m", "stack.entry", "migrate"], env=env, cwd=ROOT, check=True)
-        sandbox = _sandbox(env, procs)
+        sandbox = sandbox_env(env)
+        if sandbox:
+            roles.append(RoleProcess("sandbox", env).start())
+            wait_for_port(int(env["ZOOM_SANDBOX_PORT"]), proc=roles[-1].proc)
         for role in ("api", "worker", "beat", "flower"):
-            procs.append((role, _spawn(role, env)))
+            roles.append(RoleProcess(role, env).start())
         api_port, flower_port = env.get("API_PORT", "8000"), env.get("FLOWER_PORT", "5555")
-        wait_for_port(int(api_port), proc=procs[-4][1])
+        wait_for_port(int(api_port), proc=roles[-4].proc)
         print("\nHalaka Zoom backend is up:", flush=True)
         print(f"  API      http://127.0.0.1:{api_port}/api/v1  (docs: /api/v1/docs)")
         print(f"  Flower   http://127.0.0.1:{flower_port}")
@@ -121,15 +100,15 @@ def main() -> int:
             print(f"  Zoom     sandbox at {sandbox} (control: {sandbox}/_sandbox/config)")
         print("Ctrl-C stops everything.\n", flush=True)
         while not stopping:
-            dead = [(name, p.returncode) for name, p in procs if p.poll() is not None]
+            dead = [(r.role, r.proc.returncode) for r in roles if not r.running]
             if dead:
                 print(f"process exited: {dead}; stopping the stack", file=sys.stderr)
                 return 1
             time.sleep(0.5)
         return 0
     finally:
-        for _name, proc in reversed(procs):
-            _stop(proc)
+        for role in reversed(roles):
+            role.stop()
         for service in reversed(services):
             service.stop()
         print("stopped.", flush=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from stack import dev
+from stack import dev, process
 from stack.entry import ROLES, command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,9 +34,9 @@ def test_compose_services_use_the_entry_point():
 
 
 def test_make_run_spawns_roles_through_the_entry_point():
-    source = inspect.getsource(dev)
-    assert '"-m", "stack.entry", role' in source
-    assert '"-m", "stack.entry", "migrate"' in source
+    assert "RoleProcess(role, env)" in inspect.getsource(dev)
+    assert '"-m", "stack.entry", "migrate"' in inspect.getsource(dev)
+    assert '"-m", "stack.entry", self.role' in inspect.getsource(process)
 
 
 def test_every_role_has_a_command():

@@ -11,11 +11,7 @@ Fixtures:
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -24,6 +20,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from stack.process import RoleProcess
 from zoomsim.control import SandboxControl
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,56 +44,6 @@ def zoom_env(sandbox: SandboxControl) -> dict[str, str]:
         "ZOOM_OAUTH_URL": sandbox.oauth_url,
         "ZOOM_DEFAULT_HOST_USER": DEFAULT_HOST,
     }
-
-
-class RoleProcess:
-    """One `python -m stack.entry ROLE` subprocess (its own process group, so kill -9 takes it all)."""
-
-    def __init__(self, role: str, env: dict[str, str], log_dir: Path) -> None:
-        self.role, self.env = role, env
-        self.log_path = log_dir / f"{role}.log"
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def start(self) -> RoleProcess:
-        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "stack.entry", self.role],
-            env=self.env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
-        return self
-
-    def ensure(self) -> RoleProcess:
-        return self if self.running else self.start()
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group: no warm shutdown, no acks, no cleanup."""
-        if self.proc is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-
-    def stop(self, timeout: float = 15.0) -> None:
-        if not self.running:
-            return
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
 
 
 @pytest.fixture(scope="session")
@@ -141,14 +88,14 @@ def _role_logs() -> Path:
 
 @pytest.fixture(scope="session")
 def _worker_process(stack_env: dict[str, str], _role_logs: Path) -> Iterator[RoleProcess]:
-    process = RoleProcess("worker", stack_env, _role_logs)
+    process = RoleProcess("worker", stack_env, _role_logs / "worker.log")
     yield process
     process.stop()
 
 
 @pytest.fixture(scope="session")
 def _beat_process(stack_env: dict[str, str], _role_logs: Path) -> Iterator[RoleProcess]:
-    process = RoleProcess("beat", stack_env, _role_logs)
+    process = RoleProcess("beat", stack_env, _role_logs / "beat.log")
     yield process
     process.stop()
 
