@@ -11,7 +11,7 @@ from flask import Response, g, redirect, request
 from flask_openapi3 import Info, OpenAPI
 
 from api.auth_context import register_jwt_callbacks
-from api.blueprints import auth, halaka, health, users, zoom
+from api.blueprints import auth, halaka, health, ops, users, zoom
 from api.cli import register_cli
 from api.db_session import init_db_session
 from api.errors import register_error_handlers, validation_error_response
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> OpenAPI:
     app.register_api(users.bp)
     app.register_api(halaka.bp)
     app.register_api(zoom.bp)
+    app.register_api(ops.bp)
     app.register_blueprint(health.bp)
     app.add_url_rule(f"{API_PREFIX}/docs", "docs", lambda: redirect(f"{API_PREFIX}/swagger"))
     return app

@@ -19,7 +19,12 @@ from typing import Any
 import pytest
 import requests
 
-from tests.zoom_spec import operation_for, validate_request, validate_response
+from tests.zoom_spec import (
+    operation_for,
+    validate_logged_request,
+    validate_request,
+    validate_response,
+)
 from zoomsim.control import SandboxControl
 
 URL_ENV = "ZOOM_SANDBOX_URL"
@@ -106,12 +111,18 @@ def zoom_sandbox_server() -> Iterator[SandboxControl]:
 
 
 @pytest.fixture
-def zoom_sandbox(zoom_sandbox_server: SandboxControl) -> SandboxControl:
+def zoom_sandbox(zoom_sandbox_server: SandboxControl) -> Iterator[SandboxControl]:
+    """The sandbox, reset; afterwards every request body it received is checked against Zoom's spec."""
     process = zoom_sandbox_server.process
     if process is not None and not process.running:
         process.start()
     zoom_sandbox_server.reset()
-    return zoom_sandbox_server
+    yield zoom_sandbox_server
+    if process is None or process.running:
+        for entry in zoom_sandbox_server.requests_log():
+            accepted = entry["status"] is None or entry["status"] != 400
+            if accepted and entry.get("json") is not None and operation_for(entry["method"], entry["path"]):
+                validate_logged_request(entry)
 
 
 @pytest.fixture

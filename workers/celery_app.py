@@ -7,11 +7,12 @@ database pool and the Redis/HTTP clients it inherited, and every task closes its
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import task_postrun, worker_process_init
 
 from shared.celery_config import configure
 from shared.db import dispose_engine
 from shared.logging import configure_logging
+from shared.metrics import record_task_outcome
 from shared.redis_client import reset_redis
 from shared.settings import get_settings
 
@@ -24,3 +25,10 @@ app = configure(Celery("halaka", include=["workers.tasks.provisioning"]), settin
 def _reset_inherited_connections(**_kwargs: object) -> None:
     dispose_engine()
     reset_redis()
+
+
+@task_postrun.connect
+def _count_outcome(task=None, retval=None, state=None, **_kwargs: object) -> None:
+    """Task outcomes by name for the ops metrics (Flower shows each task; this shows the totals)."""
+    outcome = retval if state == "SUCCESS" and isinstance(retval, str) else state
+    record_task_outcome(task.name if task else "?", str(outcome))

@@ -21,6 +21,7 @@ from urllib.parse import quote
 import redis
 import requests
 
+from shared.metrics import record_zoom_call
 from shared.redis_client import get_redis
 from shared.settings import Settings, get_settings
 from shared.zoom.errors import (
@@ -123,14 +124,17 @@ class ZoomClient:
         path = template.format(**{k: quote(str(v), safe="") for k, v in path_params.items()})
         call = _Call(method, template, path, category_for(method, template), query, body)
         try:
-            return self._exchange(call)
+            response = self._exchange(call)
         except ZoomError as error:
+            record_zoom_call(call.method, call.template, error.status or type(error).__name__)
             _log_failure(call, error)
             raise
         except redis.RedisError as exc:
             error = ZoomTransientError(f"token store / rate budget unavailable: {type(exc).__name__}")
             _log_failure(call, error)
             raise error from exc
+        record_zoom_call(call.method, call.template, response.status_code)
+        return response
 
     def _exchange(self, call: _Call) -> requests.Response:
         token = self._tokens.token()

@@ -1,0 +1,133 @@
+"""A whole local stack as separate processes, for benchmarks and the chaos scenario.
+
+Embedded PostgreSQL and Redis in a temporary folder, the Zoom sandbox, migrations, then API servers,
+Celery workers and beat started on demand through `stack.process.RoleProcess` (the `make run` way).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from stack.embedded import Service, free_port, start_postgres, start_redis, wait_for_port
+from stack.process import ROOT, RoleProcess
+from zoomsim.control import SandboxControl
+
+PASSWORD = "bench-password-123"
+
+
+class BenchStack:
+    def __init__(self, extra_env: dict[str, str] | None = None, redis_persist: bool = False) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="halaka-bench-"))
+        self.services: list[Service] = []
+        self.roles: list[RoleProcess] = []
+        self.redis_persist = redis_persist
+        self.extra_env = extra_env or {}
+        self.sandbox: SandboxControl | None = None
+        self.env: dict[str, str] = {}
+        self.redis: Service | None = None
+
+    def __enter__(self) -> BenchStack:
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        pg = start_postgres(self.dir / "postgres", free_port(), database="halaka_bench")
+        self.services.append(pg)
+        self.redis = start_redis(self.dir / "redis", free_port(), persist=self.redis_persist)
+        self.services.append(self.redis)
+        self.sandbox = SandboxControl.launch(quiet=True, log_path=self.dir / "sandbox.log")
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "APP_ENV": "production",
+            "LOG_LEVEL": "WARNING",
+            "DATABASE_URL": pg.url,
+            "REDIS_URL": self.redis.url,
+            "JWT_SECRET_KEY": "bench-secret-" + "x" * 40,
+            "LOGIN_RATE_LIMIT": "100000 per minute",
+            "ZOOM_ACCOUNT_ID": self.sandbox.account_id,
+            "ZOOM_CLIENT_ID": self.sandbox.client_id,
+            "ZOOM_CLIENT_SECRET": self.sandbox.client_secret,
+            "ZOOM_API_BASE_URL": self.sandbox.api_url,
+            "ZOOM_OAUTH_URL": self.sandbox.oauth_url,
+            "ZOOM_SDK_KEY": "bench-sdk-key",
+            "ZOOM_SDK_SECRET": "bench-sdk-secret-" + "y" * 32,
+            "ZOOM_DEFAULT_HOST_USER": "host@example.com",
+            "BEAT_SCHEDULE_FILE": str(self.dir / "beat-schedule"),
+            **self.extra_env,
+        }
+        subprocess.run([sys.executable, "-m", "stack.entry", "migrate"], env=self.env, cwd=ROOT, check=True)
+
+    def role(self, role: str, **env: str) -> RoleProcess:
+        """Start one role with extra environment (e.g. API_PORT, API_WORKER_CLASS, WORKER_NAME)."""
+        name = env.get("WORKER_NAME", role).replace("@", "-").replace("%h", "")
+        process = RoleProcess(role, {**self.env, **env}, self.dir / f"{name}-{len(self.roles)}.log").start()
+        self.roles.append(process)
+        return process
+
+    def api(self, port: int | None = None, **env: str) -> tuple[RoleProcess, str]:
+        port = port or free_port()
+        process = self.role("api", API_PORT=str(port), **env)
+        wait_for_port(port, timeout=60, proc=process.proc)
+        return process, f"http://127.0.0.1:{port}"
+
+    def workers(self, count: int, concurrency: int = 1, **env: str) -> list[RoleProcess]:
+        return [
+            self.role("worker", WORKER_CONCURRENCY=str(concurrency), WORKER_NAME=f"bench{i}@%h", **env)
+            for i in range(count)
+        ]
+
+    def stop_role(self, process: RoleProcess) -> None:
+        process.stop()
+        self.roles.remove(process)
+
+    def make_user(self, role: str, email: str) -> int:
+        """Insert a user straight into the database (admins cannot register) and return its id."""
+        import psycopg
+        from argon2 import PasswordHasher
+
+        dsn = self.env["DATABASE_URL"]
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            row = conn.execute(
+                "INSERT INTO users (name, email, password_hash, role, active) VALUES (%s, %s, %s, %s, true) "
+                "ON CONFLICT (email) DO UPDATE SET role = EXCLUDED.role RETURNING id",
+                (email.split("@")[0], email, PasswordHasher().hash(PASSWORD), role),
+            ).fetchone()
+        return row[0]
+
+    def login(self, base_url: str, email: str) -> str:
+        r = requests.post(
+            f"{base_url}/api/v1/auth/login", json={"email": email, "password": PASSWORD}, timeout=10
+        )
+        r.raise_for_status()
+        return r.json()["data"]["accessToken"]
+
+    def sql(self, query: str, *args: Any) -> list[tuple]:
+        import psycopg
+
+        with psycopg.connect(self.env["DATABASE_URL"], autocommit=True) as conn:
+            return conn.execute(query, args).fetchall()
+
+    def close(self) -> None:
+        for process in reversed(self.roles):
+            process.stop(timeout=10)
+        if self.sandbox is not None and self.sandbox.process is not None:
+            self.sandbox.process.stop()
+        for service in reversed(self.services):
+            service.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,0 +1,245 @@
+"""Halaka endpoints without a worker: validation, roles, visibility (DESIGN.md 4.2, 4.4)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.factories import START_URL_SECRET, enroll, make_halaka
+from tests.integration.helpers import future, schedule
+
+LINK = "teacher-zoom@example.com"
+
+
+def body(**schedule_kw) -> dict:
+    return {"title": "Tajweed", "description": "d", "schedule": schedule(**schedule_kw)}
+
+
+@pytest.fixture
+def teacher(make_user):
+    return make_user("teacher", zoom_user_id=LINK)
+
+
+def test_create_answers_pending_without_calling_zoom(client, teacher):
+    r = client.post("/api/v1/halaka/", json=body(), headers=teacher.headers)
+    assert r.status_code == 201 and r.json["status"] == "created"
+    data = r.json["data"]
+    assert data["zoomStatus"] == "pending" and data["zoomMeeting"] is None and data["zoomMeetings"] == []
+    assert data["teacher"]["id"] == teacher.id
+    assert data["schedule"]["startTime"] == "17:00" and data["schedule"]["days"] == ["monday", "wednesday"]
+
+
+def test_iso_datetime_dates_use_the_date_part(client, teacher):
+    r = client.post("/api/v1/halaka/", json=body(startDate=future(3) + "T10:00:00Z",
+                                                 endDate=future(40) + "T23:59:59+02:00"),
+                    headers=teacher.headers)
+    assert r.status_code == 201
+    assert r.json["data"]["schedule"]["startDate"] == future(3)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"days": ["funday"]}, "schedule.days.0"),
+        ({"endDate": future(1), "startDate": future(5)}, "schedule.endDate"),
+        ({"startTime": "25:00"}, "schedule.startTime"),
+        ({"startTime": "5pm"}, "schedule.startTime"),
+        ({"timezone": "Mars/Olympus"}, "schedule.timezone"),
+        ({"days": []}, "schedule.days"),
+        ({"duration": 0}, "schedule.duration"),
+        ({"duration": 1441}, "schedule.duration"),
+        ({"frequency": "yearly"}, "schedule.frequency"),
+        ({"startDate": "2026-02-30"}, "schedule.startDate"),
+        ({"days": ["monday"], "startDate": "2030-01-01", "endDate": "2030-01-01"}, "schedule.days"),
+        ({"startDate": "2020-01-01", "endDate": "2020-03-01"}, "schedule.endDate"),
+        ({"frequency": "monthly", "startDate": "2030-01-31", "endDate": "2030-12-31"}, "schedule.startDate"),
+        ({"frequency": "daily", "startDate": "2030-01-01", "endDate": "2033-12-31"}, "schedule.endDate"),
+    ],
+    ids=["unknown-weekday", "end-before-start", "hour-25", "not-hhmm", "unknown-timezone", "weekly-no-days",
+         "duration-0", "duration-1441", "unknown-frequency", "impossible-date", "no-session", "all-past",
+         "monthly-31st", "too-many-sessions"],
+)
+def test_schedule_validation_names_the_field(client, teacher, change, field):
+    r = client.post("/api/v1/halaka/", json={"title": "T", "schedule": {**schedule(), **change}},
+                    headers=teacher.headers)
+    assert r.status_code == 400, r.json
+    assert r.json["status"] == "error"
+    assert field in [e["field"] for e in r.json["errors"]], r.json
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [({"schedule": schedule()}, "title"), ({"title": "  ", "schedule": schedule()}, "title"),
+     ({"title": "x" * 201, "schedule": schedule()}, "title"), ({"title": "T"}, "schedule")],
+    ids=["missing-title", "blank-title", "long-title", "missing-schedule"],
+)
+def test_halaka_fields_validated(client, teacher, payload, field):
+    r = client.post("/api/v1/halaka/", json=payload, headers=teacher.headers)
+    assert r.status_code == 400 and field in [e["field"] for e in r.json["errors"]]
+
+
+def test_student_cannot_create(client, make_user):
+    student = make_user("student")
+    assert client.post("/api/v1/halaka/", json=body(), headers=student.headers).status_code == 403
+
+
+def test_admin_creates_for_a_teacher(client, make_user, teacher):
+    admin = make_user("admin")
+    r = client.post("/api/v1/halaka/", json=body(), headers=admin.headers)
+    assert r.status_code == 400 and r.json["errors"][0]["field"] == "teacherId"
+    r = client.post("/api/v1/halaka/", json={**body(), "teacherId": admin.id}, headers=admin.headers)
+    assert r.status_code == 400
+    r = client.post("/api/v1/halaka/", json={**body(), "teacherId": teacher.id}, headers=admin.headers)
+    assert r.status_code == 201 and r.json["data"]["teacher"]["id"] == teacher.id
+
+
+def test_teacher_cannot_create_for_another(client, make_user, teacher):
+    other = make_user("teacher", zoom_user_id="other@example.com")
+    r = client.post("/api/v1/halaka/", json={**body(), "teacherId": other.id}, headers=teacher.headers)
+    assert r.status_code == 403
+
+
+def test_no_zoom_host_is_409(client, make_user):
+    unlinked = make_user("teacher")
+    r = client.post("/api/v1/halaka/", json=body(), headers=unlinked.headers)
+    assert r.status_code == 409
+    assert "admin must link a Zoom user" in r.json["message"]
+
+
+VIEWERS = ["admin", "owner", "other-teacher", "enrolled-student", "student"]
+EXPECTED = {  # viewer -> (password and joinUrl visible, startUrl visible)
+    "admin": (True, True),
+    "owner": (True, True),
+    "other-teacher": (False, False),
+    "enrolled-student": (True, False),
+    "student": (False, False),
+}
+
+
+@pytest.fixture
+def scene(make_user, teacher):
+    accounts = {
+        "admin": make_user("admin"),
+        "owner": teacher,
+        "other-teacher": make_user("teacher", zoom_user_id="x@example.com"),
+        "enrolled-student": make_user("student"),
+        "student": make_user("student"),
+    }
+    halaka_id = make_halaka(teacher.id, meeting_ids=(81234567890, 81234567891))
+    enroll(halaka_id, accounts["enrolled-student"].id)
+    return accounts, halaka_id
+
+
+@pytest.mark.parametrize("who", VIEWERS)
+def test_meeting_fields_visibility(client, scene, who):
+    accounts, halaka_id = scene
+    join, start = EXPECTED[who]
+    single = client.get(f"/api/v1/halaka/{halaka_id}", headers=accounts[who].headers).json["data"]
+    listed = client.get("/api/v1/halaka/", headers=accounts[who].headers).json["data"]["items"]
+    for data in (single, listed[0]):
+        assert data["enrolled"] is (who == "enrolled-student")
+        for meeting in [data["zoomMeeting"], *data["zoomMeetings"]]:
+            assert meeting["meetingId"].isdigit()
+            assert ("password" in meeting) is join and ("joinUrl" in meeting) is join
+            assert ("startUrl" in meeting) is start
+    raw = client.get(f"/api/v1/halaka/{halaka_id}", headers=accounts[who].headers).get_data(as_text=True)
+    assert (START_URL_SECRET in raw) is start
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("admin", 200), ("owner", 200), ("other-teacher", 403), ("enrolled-student", 403), ("student", 403)],
+)
+def test_update_rights(client, scene, who, status):
+    accounts, halaka_id = scene
+    r = client.patch(f"/api/v1/halaka/{halaka_id}", json={"title": "Renamed"}, headers=accounts[who].headers)
+    assert r.status_code == status
+    r = client.post(f"/api/v1/halaka/{halaka_id}/zoom/retry", headers=accounts[who].headers)
+    assert r.status_code == (409 if status == 200 else 403)
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("other-teacher", 403), ("student", 403), ("owner", 200), ("admin", 200)],
+)
+def test_delete_rights(client, scene, who, status):
+    accounts, halaka_id = scene
+    r = client.delete(f"/api/v1/halaka/{halaka_id}", headers=accounts[who].headers)
+    assert r.status_code == status
+    if status == 200:
+        assert r.json["data"]["zoomStatus"] == "deleting"
+        r = client.patch(f"/api/v1/halaka/{halaka_id}", json={"title": "x"}, headers=accounts[who].headers)
+        assert r.status_code == 409
+
+
+def test_title_change_is_local_but_schedule_change_goes_to_zoom(client, scene):
+    accounts, halaka_id = scene
+    owner = accounts["owner"]
+    r = client.patch(f"/api/v1/halaka/{halaka_id}", json={"title": "New", "description": "More"},
+                     headers=owner.headers)
+    assert r.json["data"]["zoomStatus"] == "ready" and r.json["data"]["title"] == "New"
+    r = client.patch(f"/api/v1/halaka/{halaka_id}", json={"schedule": {"startTime": "17:00"}},
+                     headers=owner.headers)
+    assert r.json["data"]["zoomStatus"] == "ready", "an unchanged schedule is not a change"
+    r = client.patch(f"/api/v1/halaka/{halaka_id}", json={"schedule": {"duration": 90}}, headers=owner.headers)
+    assert r.status_code == 200 and r.json["data"]["zoomStatus"] == "updating"
+    assert r.json["data"]["schedule"]["duration"] == 90
+    r = client.patch(f"/api/v1/halaka/{halaka_id}", json={"schedule": {"days": ["funday"]}},
+                     headers=owner.headers)
+    assert r.status_code == 400 and r.json["errors"][0]["field"] == "schedule.days.0"
+
+
+def test_enroll_and_unenroll(client, scene):
+    accounts, halaka_id = scene
+    student = accounts["student"]
+    for _ in range(2):
+        assert client.post(f"/api/v1/halaka/{halaka_id}/enroll", headers=student.headers).status_code == 200
+    mine = client.get("/api/v1/halaka/?enrolled=true", headers=student.headers).json["data"]
+    assert [h["id"] for h in mine["items"]] == [halaka_id] and mine["total"] == 1
+    assert client.delete(f"/api/v1/halaka/{halaka_id}/enroll", headers=student.headers).status_code == 200
+    mine = client.get("/api/v1/halaka/?enrolled=true", headers=student.headers).json["data"]
+    assert mine["items"] == []
+    for who in ("owner", "admin", "other-teacher"):
+        r = client.post(f"/api/v1/halaka/{halaka_id}/enroll", headers=accounts[who].headers)
+        assert r.status_code == 403
+    assert client.post("/api/v1/halaka/999999/enroll", headers=student.headers).status_code == 404
+
+
+def test_list_filters_and_pages(client, scene, make_user):
+    accounts, _ = scene
+    owner, other = accounts["owner"], accounts["other-teacher"]
+    for i in range(3):
+        make_halaka(other.id, title=f"Other {i}", status="pending")
+    everything = client.get("/api/v1/halaka/?perPage=2", headers=owner.headers).json["data"]
+    assert everything["total"] == 4 and len(everything["items"]) == 2
+    mine = client.get("/api/v1/halaka/?mine=true", headers=owner.headers).json["data"]
+    assert [h["teacher"]["id"] for h in mine["items"]] == [owner.id]
+    by_teacher = client.get(f"/api/v1/halaka/?teacherId={other.id}", headers=owner.headers).json["data"]
+    assert by_teacher["total"] == 3
+    pending = client.get("/api/v1/halaka/?zoomStatus=pending", headers=owner.headers).json["data"]
+    assert pending["total"] == 3
+    r = client.get("/api/v1/halaka/?perPage=1000", headers=owner.headers)
+    assert r.status_code == 400 and r.json["errors"][0]["field"] == "perPage"
+
+
+def test_sessions_in_timezone_and_utc(client, scene):
+    accounts, halaka_id = scene
+    r = client.get(f"/api/v1/halaka/{halaka_id}/sessions?limit=5", headers=accounts["student"].headers)
+    assert r.status_code == 200
+    data = r.json["data"]
+    assert data["timezone"] == "Africa/Cairo" and len(data["sessions"]) == 5
+    for s in data["sessions"]:
+        local = datetime.fromisoformat(s["startLocal"])
+        assert local.strftime("%H:%M") == "17:00" and local.strftime("%A").lower() in ("monday", "wednesday")
+        assert datetime.fromisoformat(s["startUtc"]) == local.astimezone(UTC)
+        assert datetime.fromisoformat(s["startUtc"]) > datetime.now(UTC)
+    assert datetime.fromisoformat(data["sessions"][0]["startUtc"]) < datetime.now(UTC) + timedelta(days=10)
+
+
+def test_unknown_halaka_404(client, teacher):
+    for method, path in [("get", "/api/v1/halaka/424242"), ("patch", "/api/v1/halaka/424242"),
+                         ("delete", "/api/v1/halaka/424242"), ("get", "/api/v1/halaka/424242/sessions")]:
+        kwargs = {"json": {"title": "x"}} if method == "patch" else {}
+        r = getattr(client, method)(path, headers=teacher.headers, **kwargs)
+        assert r.status_code == 404 and r.json["status"] == "error", (method, path)
