@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from amqp.exceptions import ChannelError
 from flask_openapi3 import APIBlueprint, Tag
 from sqlalchemy import func, select
 
@@ -14,8 +15,9 @@ from shared.metrics import TASK_OUTCOMES, ZOOM_CALLS, read
 from shared.models import Halaka, Role
 from shared.task_queue import producer
 
-bp = APIBlueprint("ops", __name__, url_prefix="/api/v1/ops", abp_tags=[Tag(name="ops")],
-                  abp_security=[{"jwt": []}])
+bp = APIBlueprint(
+    "ops", __name__, url_prefix="/api/v1/ops", abp_tags=[Tag(name="ops")], abp_security=[{"jwt": []}]
+)
 
 
 class Metrics(ApiModel):
@@ -34,7 +36,10 @@ def queue_depth(queue: str = ZOOM_QUEUE) -> int | None:
     try:
         with producer().connection_for_write() as conn:
             conn.ensure_connection(max_retries=1)
-            return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+            try:
+                return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+            except ChannelError:
+                return 0  # the broker has no such queue yet: nothing is waiting
     except Exception:  # noqa: BLE001 - a metric, not a failure
         return None
 

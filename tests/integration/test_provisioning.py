@@ -171,3 +171,21 @@ def test_unknown_zoom_user_fails_then_link_and_retry(client, make_user, worker, 
     assert [m["host_user"] for m in zoom_sandbox.meetings()] == ["ghost-real@example.com"]
     r = client.post(f"/api/v1/halaka/{created['id']}/zoom/retry", headers=teacher.headers)
     assert r.status_code == 409
+
+
+def test_ops_metrics_show_zoom_calls_task_outcomes_and_queue(client, make_user, worker):
+    from tests.worker_fixture import wait_for
+
+    teacher, admin = make_user("teacher"), make_user("admin")
+    data = wait_status(client, teacher, create(client, teacher)["id"], worker=worker)
+    assert data["zoomStatus"] == "ready"
+    assert client.get("/api/v1/ops/metrics", headers=teacher.headers).status_code == 403
+
+    def metrics():
+        m = client.get("/api/v1/ops/metrics", headers=admin.headers).json["data"]
+        return m if m["taskOutcomes"].get("halaka.sync ready") else None
+
+    m = wait_for(metrics, 10, what="the task outcome to be counted")
+    assert m["zoomCalls"]["POST /users/{userId}/meetings 201"] == 1
+    assert m["queueDepth"] == {"zoom": 0}
+    assert m["halakatByStatus"] == {"ready": 1}
