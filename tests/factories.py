@@ -11,26 +11,54 @@ from shared.models import Enrollment, Halaka, ZoomMeeting
 START_URL_SECRET = "zak-start-secret"
 
 
-def make_halaka(teacher_id: int, *, meeting_ids: tuple[int, ...] = (), status: str = "ready",
-                title: str = "Halaka", host: str = "host@example.com") -> int:
+def make_halaka(
+    teacher_id: int,
+    *,
+    meeting_ids: tuple[int, ...] = (),
+    status: str = "ready",
+    title: str = "Halaka",
+    host: str = "host@example.com",
+) -> int:
     """A halaka (weekly, Africa/Cairo, starting in 3 days) with one zoom_meetings row per meeting id."""
     today = datetime.now(UTC).date()
     with session_scope() as s:
-        h = Halaka(title=title, description="", teacher_id=teacher_id, frequency="weekly",
-                   days=["monday", "wednesday"], start_time=time(17, 0), duration=60,
-                   start_date=today + timedelta(days=3), end_date=today + timedelta(days=60),
-                   timezone="Africa/Cairo", zoom_status=status, zoom_host=host,
-                   provisioning_key=uuid.uuid4().hex, schedule_version=1,
-                   applied_version=1 if meeting_ids else 0, attempts=0)
+        h = Halaka(
+            title=title,
+            description="",
+            teacher_id=teacher_id,
+            frequency="weekly",
+            days=["monday", "wednesday"],
+            start_time=time(17, 0),
+            duration=60,
+            start_date=today + timedelta(days=3),
+            end_date=today + timedelta(days=60),
+            timezone="Africa/Cairo",
+            zoom_status=status,
+            zoom_host=host,
+            provisioning_key=uuid.uuid4().hex,
+            schedule_version=1,
+            applied_version=1 if meeting_ids else 0,
+            attempts=0,
+        )
         s.add(h)
         s.flush()
         for index, meeting_id in enumerate(meeting_ids):
             first = datetime.combine(today + timedelta(days=3 + 30 * index), time(15, 0), UTC)
-            s.add(ZoomMeeting(halaka_id=h.id, segment_index=index, meeting_id=meeting_id,
-                              password=f"pw{index}", join_url=f"https://zoom.example/j/{meeting_id}",
-                              start_url=f"https://zoom.example/s/{meeting_id}?zak={START_URL_SECRET}",
-                              first_start=first, last_start=first + timedelta(days=29),
-                              occurrence_count=9, occurrence_ids=[], version=1))
+            s.add(
+                ZoomMeeting(
+                    halaka_id=h.id,
+                    segment_index=index,
+                    meeting_id=meeting_id,
+                    password=f"pw{index}",
+                    join_url=f"https://zoom.example/j/{meeting_id}",
+                    start_url=f"https://zoom.example/s/{meeting_id}?zak={START_URL_SECRET}",
+                    first_start=first,
+                    last_start=first + timedelta(days=29),
+                    occurrence_count=9,
+                    occurrence_ids=[],
+                    version=1,
+                )
+            )
         return h.id
 
 

@@ -31,9 +31,11 @@ def test_create_answers_pending_without_calling_zoom(client, teacher):
 
 
 def test_iso_datetime_dates_use_the_date_part(client, teacher):
-    r = client.post("/api/v1/halaka/", json=body(startDate=future(3) + "T10:00:00Z",
-                                                 endDate=future(40) + "T23:59:59+02:00"),
-                    headers=teacher.headers)
+    r = client.post(
+        "/api/v1/halaka/",
+        json=body(startDate=future(3) + "T10:00:00Z", endDate=future(40) + "T23:59:59+02:00"),
+        headers=teacher.headers,
+    )
     assert r.status_code == 201
     assert r.json["data"]["schedule"]["startDate"] == future(3)
 
@@ -56,13 +58,27 @@ def test_iso_datetime_dates_use_the_date_part(client, teacher):
         ({"frequency": "monthly", "startDate": "2030-01-31", "endDate": "2030-12-31"}, "schedule.startDate"),
         ({"frequency": "daily", "startDate": "2030-01-01", "endDate": "2033-12-31"}, "schedule.endDate"),
     ],
-    ids=["unknown-weekday", "end-before-start", "hour-25", "not-hhmm", "unknown-timezone", "weekly-no-days",
-         "duration-0", "duration-1441", "unknown-frequency", "impossible-date", "no-session", "all-past",
-         "monthly-31st", "too-many-sessions"],
+    ids=[
+        "unknown-weekday",
+        "end-before-start",
+        "hour-25",
+        "not-hhmm",
+        "unknown-timezone",
+        "weekly-no-days",
+        "duration-0",
+        "duration-1441",
+        "unknown-frequency",
+        "impossible-date",
+        "no-session",
+        "all-past",
+        "monthly-31st",
+        "too-many-sessions",
+    ],
 )
 def test_schedule_validation_names_the_field(client, teacher, change, field):
-    r = client.post("/api/v1/halaka/", json={"title": "T", "schedule": {**schedule(), **change}},
-                    headers=teacher.headers)
+    r = client.post(
+        "/api/v1/halaka/", json={"title": "T", "schedule": {**schedule(), **change}}, headers=teacher.headers
+    )
     assert r.status_code == 400, r.json
     assert r.json["status"] == "error"
     assert field in [e["field"] for e in r.json["errors"]], r.json
@@ -70,8 +86,12 @@ def test_schedule_validation_names_the_field(client, teacher, change, field):
 
 @pytest.mark.parametrize(
     ("payload", "field"),
-    [({"schedule": schedule()}, "title"), ({"title": "  ", "schedule": schedule()}, "title"),
-     ({"title": "x" * 201, "schedule": schedule()}, "title"), ({"title": "T"}, "schedule")],
+    [
+        ({"schedule": schedule()}, "title"),
+        ({"title": "  ", "schedule": schedule()}, "title"),
+        ({"title": "x" * 201, "schedule": schedule()}, "title"),
+        ({"title": "T"}, "schedule"),
+    ],
     ids=["missing-title", "blank-title", "long-title", "missing-schedule"],
 )
 def test_halaka_fields_validated(client, teacher, payload, field):
@@ -176,17 +196,22 @@ def test_delete_rights(client, scene, who, status):
 def test_title_change_is_local_but_schedule_change_goes_to_zoom(client, scene):
     accounts, halaka_id = scene
     owner = accounts["owner"]
-    r = client.patch(f"/api/v1/halaka/{halaka_id}", json={"title": "New", "description": "More"},
-                     headers=owner.headers)
+    r = client.patch(
+        f"/api/v1/halaka/{halaka_id}", json={"title": "New", "description": "More"}, headers=owner.headers
+    )
     assert r.json["data"]["zoomStatus"] == "ready" and r.json["data"]["title"] == "New"
-    r = client.patch(f"/api/v1/halaka/{halaka_id}", json={"schedule": {"startTime": "17:00"}},
-                     headers=owner.headers)
+    r = client.patch(
+        f"/api/v1/halaka/{halaka_id}", json={"schedule": {"startTime": "17:00"}}, headers=owner.headers
+    )
     assert r.json["data"]["zoomStatus"] == "ready", "an unchanged schedule is not a change"
-    r = client.patch(f"/api/v1/halaka/{halaka_id}", json={"schedule": {"duration": 90}}, headers=owner.headers)
+    r = client.patch(
+        f"/api/v1/halaka/{halaka_id}", json={"schedule": {"duration": 90}}, headers=owner.headers
+    )
     assert r.status_code == 200 and r.json["data"]["zoomStatus"] == "updating"
     assert r.json["data"]["schedule"]["duration"] == 90
-    r = client.patch(f"/api/v1/halaka/{halaka_id}", json={"schedule": {"days": ["funday"]}},
-                     headers=owner.headers)
+    r = client.patch(
+        f"/api/v1/halaka/{halaka_id}", json={"schedule": {"days": ["funday"]}}, headers=owner.headers
+    )
     assert r.status_code == 400 and r.json["errors"][0]["field"] == "schedule.days.0"
 
 
@@ -238,8 +263,12 @@ def test_sessions_in_timezone_and_utc(client, scene):
 
 
 def test_unknown_halaka_404(client, teacher):
-    for method, path in [("get", "/api/v1/halaka/424242"), ("patch", "/api/v1/halaka/424242"),
-                         ("delete", "/api/v1/halaka/424242"), ("get", "/api/v1/halaka/424242/sessions")]:
+    for method, path in [
+        ("get", "/api/v1/halaka/424242"),
+        ("patch", "/api/v1/halaka/424242"),
+        ("delete", "/api/v1/halaka/424242"),
+        ("get", "/api/v1/halaka/424242/sessions"),
+    ]:
         kwargs = {"json": {"title": "x"}} if method == "patch" else {}
         r = getattr(client, method)(path, headers=teacher.headers, **kwargs)
         assert r.status_code == 404 and r.json["status"] == "error", (method, path)
