@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from pydantic import ValidationError
+from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
 from api.schemas.common import model_named
@@ -101,6 +102,12 @@ def register_error_handlers(app: Flask) -> None:
         if code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
             response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
         return response
+
+    @app.errorhandler(RedisError)
+    def _redis_down(exc: RedisError) -> Response:
+        """Token revocation and rate limits live in Redis: without it, refuse (503) rather than guess."""
+        log.warning("redis unavailable on %s %s: %s", request.method, request.path, type(exc).__name__)
+        return error_response(503, "Service temporarily unavailable, please retry")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

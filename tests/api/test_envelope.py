@@ -92,3 +92,17 @@ def test_ready_reports_failed_dependency(client, monkeypatch):
     r = client.get("/readyz")
     assert r.status_code == 503
     assert r.json["message"] == "Not ready: broker unreachable"
+
+
+def test_redis_down_is_503_not_500(client, make_user, monkeypatch):
+    import redis
+
+    account = make_user("student")
+
+    def down(*_args, **_kwargs):
+        raise redis.ConnectionError("connection refused")
+
+    monkeypatch.setattr(redis.Redis, "exists", down)
+    r = client.get("/api/v1/auth/me", headers=account.headers)
+    assert r.status_code == 503
+    assert r.json == {"status": "error", "message": "Service temporarily unavailable, please retry"}
