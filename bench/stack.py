@@ -73,6 +73,18 @@ class BenchStack:
         }
         subprocess.run([sys.executable, "-m", "stack.entry", "migrate"], env=self.env, cwd=ROOT, check=True)
 
+    def restart_redis(self, down_seconds: float = 2.0) -> None:
+        """Stop Redis (broker, token cache, rate budget) and start it again on the same port and data."""
+        import time
+
+        assert self.redis is not None
+        port = int(self.redis.url.rsplit(":", 1)[1].split("/")[0])
+        index = self.services.index(self.redis)
+        self.redis.stop()
+        time.sleep(down_seconds)
+        self.redis = start_redis(self.dir / "redis", port, persist=self.redis_persist)
+        self.services[index] = self.redis
+
     def role(self, role: str, **env: str) -> RoleProcess:
         """Start one role with extra environment (e.g. API_PORT, API_WORKER_CLASS, WORKER_NAME)."""
         name = env.get("WORKER_NAME", role).replace("@", "-").replace("%h", "")
