@@ -71,6 +71,8 @@ def main() -> int:
     VAR.mkdir(exist_ok=True)
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
+    if not env.get("FLOWER_BASIC_AUTH"):
+        env.setdefault("FLOWER_UNAUTHENTICATED_API", "true")  # Flower's JSON API, on 127.0.0.1 only
     services: list[Service] = []
     roles: list[RoleProcess] = []
     stopping = False
