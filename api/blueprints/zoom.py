@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
+from typing import Any
 
 from flask import Response, jsonify
 from flask_openapi3 import APIBlueprint, Tag
-from sqlalchemy import exists, select
+from sqlalchemy import BigInteger, BindParameter, Integer, Select, and_, bindparam, exists, select
 
-from api.auth_context import auth_required, me
-from api.db_session import db
+from api.auth_context import auth_required, caller_id, check_caller, me, read_connections, token_required
 from api.errors import ApiError
 from api.responses import created
 from api.schemas.common import responses
 from api.schemas.zoom import SignatureBody, SignatureEnvelope, SignatureOut, ZakBody, ZakResponse
 from shared.access import Viewer, can_fetch_zak, can_sign
-from shared.models import Enrollment, Halaka, ZoomMeeting, ZoomStatus
+from shared.db import get_engine
+from shared.models import Enrollment, Halaka, User, ZoomMeeting, ZoomStatus
 from shared.settings import get_settings
 from shared.zoom.client import get_zoom_client
 from shared.zoom.errors import CODE_USER_NOT_FOUND, ZoomConfigError, ZoomError, ZoomNotFound
@@ -46,34 +48,60 @@ def _sdk_credentials() -> tuple[str, str]:
     return key, secret
 
 
-def _meeting_access(meeting_number: int, user_id: int) -> tuple[int, bool] | None:
-    """(teacher id, caller enrolled) of the live halaka holding this meeting: one indexed query."""
-    enrolled = exists().where(Enrollment.halaka_id == Halaka.id, Enrollment.student_id == user_id)
-    row = (
-        db()
-        .execute(
-            select(Halaka.teacher_id, enrolled)
-            .join(ZoomMeeting, ZoomMeeting.halaka_id == Halaka.id)
-            .where(
-                ZoomMeeting.meeting_id == meeting_number,
-                Halaka.zoom_status.not_in((ZoomStatus.deleting, ZoomStatus.deleted)),
-            )
-        )
-        .first()
+MAX_MEETING_ID = 2**63 - 1  # zoom_meetings.meeting_id is a BIGINT
+
+
+def meeting_access_statement(meeting_number: int | BindParameter, user_id: int | BindParameter) -> Select:
+    """The caller's row (active, role) and, if this is a meeting of a live halaka, its teacher and
+    whether the caller is enrolled: one statement on the users PK, the unique meeting_id index, the
+    halakat PK and the enrollments PK. No row: the user is gone. Null teacher: not a platform meeting."""
+    enrolled = exists().where(Enrollment.halaka_id == Halaka.id, Enrollment.student_id == User.id)
+    live_meeting = ZoomMeeting.__table__.join(
+        Halaka.__table__,
+        and_(
+            Halaka.id == ZoomMeeting.halaka_id,
+            Halaka.zoom_status.not_in((ZoomStatus.deleting.value, ZoomStatus.deleted.value)),
+        ),
     )
-    return (row[0], bool(row[1])) if row else None
+    return (
+        select(User.active, User.role, Halaka.teacher_id, enrolled.label("enrolled"))
+        .select_from(User.__table__)
+        .outerjoin(live_meeting, ZoomMeeting.meeting_id == meeting_number)
+        .where(User.id == user_id)
+    )
+
+
+@lru_cache(maxsize=1)
+def _meeting_access_sql() -> tuple[str, dict[str, Any]]:
+    """The statement compiled once for the driver, with its constant parameters."""
+    statement = meeting_access_statement(
+        bindparam("meeting", 0, type_=BigInteger()), bindparam("user", 0, type_=Integer())
+    )
+    compiled = statement.compile(dialect=get_engine().dialect, compile_kwargs={"render_postcompile": True})
+    return str(compiled), dict(compiled.params)
+
+
+def _meeting_access(meeting_number: int, user_id: int) -> tuple | None:
+    """(active, role, teacher id or None, enrolled) of the caller for this meeting; None: no such user."""
+    sql, constants = _meeting_access_sql()
+    meeting = meeting_number if meeting_number <= MAX_MEETING_ID else -1  # beyond BIGINT: no meeting
+    return read_connections.fetch_one(sql, {**constants, "meeting": meeting, "user": user_id})
 
 
 @bp.post("/signature", responses=responses({201: SignatureEnvelope}, 401, 403, 404))
-@auth_required()
+@token_required
 def signature(body: SignatureBody):
-    """A Meeting SDK signature to join (role 0) or start (role 1) a meeting of this platform."""
+    """A Meeting SDK signature to join (role 0) or start (role 1) a meeting of this platform.
+
+    Never calls Zoom; one indexed query reads the caller's account and their relation to the meeting."""
     key, secret = _sdk_credentials()
-    user = me()
-    access = _meeting_access(int(body.meeting_number), user.id)
-    if access is None:
+    user_id = caller_id()
+    row = _meeting_access(int(body.meeting_number), user_id)
+    check_caller(found=row is not None, active=row[0] if row is not None else None)
+    _active, role, teacher_id, enrolled = row
+    if teacher_id is None:
         raise ApiError(404, "No halaka on this platform has this meeting number")
-    if not can_sign(Viewer(user.id, user.role), access[0], access[1], body.role):
+    if not can_sign(Viewer(user_id, role), teacher_id, bool(enrolled), body.role):
         raise ApiError(403, "You may not join this meeting with this role")
     token = meeting_sdk_signature(
         sdk_key=key,

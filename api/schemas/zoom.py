@@ -3,11 +3,22 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from api.schemas.common import ApiModel, CreatedEnvelope
 
 _DIGITS = re.compile(r"^\d{9,20}$")
+
+
+def _absent_as_missing(data: object, *names: str) -> object:
+    """A required field sent as null or blank counts as missing (the seed's `if (!meetingNumber …)`)."""
+    if isinstance(data, dict) and any(_blank(data.get(name)) for name in names if name in data):
+        return {k: v for k, v in data.items() if not (k in names and _blank(v))}
+    return data
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _zero_or_one(value: object) -> object:
@@ -26,6 +37,11 @@ class SignatureBody(ApiModel):
     role: Literal[0, 1] = Field(description="0 attendee, 1 host")
     expiration_seconds: int = Field(default=7200, ge=1800, le=172800)
     video_webrtc_mode: Literal[0, 1] | None = Field(default=None, alias="videoWebRtcMode")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _missing(cls, data: object) -> object:
+        return _absent_as_missing(data, "meetingNumber", "meeting_number", "role")
 
     @field_validator("meeting_number", mode="before")
     @classmethod
@@ -57,6 +73,11 @@ class ZakBody(ApiModel):
     required_message = "userId is required"
 
     user_id: str = Field(min_length=1, max_length=320, description="Zoom user id or e-mail")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _missing(cls, data: object) -> object:
+        return _absent_as_missing(data, "userId", "user_id")
 
     @field_validator("user_id")
     @classmethod

@@ -1,0 +1,502 @@
+"""POST /zoom/signature (DESIGN.md 4.1) and the signature column of the 4.2 table, over HTTP.
+
+Halakat and their `zoom_meetings` rows are written straight into the database (no worker, no Zoom):
+the signature path never calls Zoom, it only looks the meeting number up.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
+
+import jwt as pyjwt
+import pytest
+
+from shared.db import session_scope
+from shared.models import Halaka, ZoomMeeting, ZoomStatus
+from shared.settings import get_settings
+
+SIGNATURE = "/api/v1/zoom/signature"
+REQUIRED = {"status": "error", "message": "meetingNumber and role are required"}
+UNKNOWN_MEETING = "99999999999"
+_next_meeting = iter(range(81_000_000_000, 82_000_000_000, 7))
+
+
+def sdk() -> tuple[str, str]:
+    settings = get_settings()
+    return settings.zoom_sdk_key, settings.zoom_sdk_secret.get_secret_value()
+
+
+def add_halaka(
+    teacher_id: int, segments: int = 1, status: ZoomStatus = ZoomStatus.ready
+) -> tuple[list[str], int]:
+    """A halaka of `teacher_id` with `segments` Zoom meetings: (their meeting numbers, its id)."""
+    start = datetime.now(UTC) + timedelta(days=2)
+    with session_scope() as session:
+        halaka = Halaka(
+            title="Tajweed",
+            description="",
+            teacher_id=teacher_id,
+            frequency="daily",
+            days=[],
+            start_time=clock(17, 0),
+            duration=60,
+            start_date=date.today() + timedelta(days=2),
+            end_date=date.today() + timedelta(days=200),
+            timezone="Africa/Cairo",
+            zoom_status=status.value,
+        )
+        session.add(halaka)
+        session.flush()
+        numbers = []
+        for index in range(segments):
+            number = next(_next_meeting)
+            session.add(
+                ZoomMeeting(
+                    halaka_id=halaka.id,
+                    segment_index=index,
+                    meeting_id=number,
+                    password="pw",
+                    join_url=f"https://zoom.test/j/{number}",
+                    start_url=f"https://zoom.test/s/{number}?zak=secret",
+                    first_start=start + timedelta(days=50 * index),
+                    last_start=start + timedelta(days=50 * index + 49),
+                    occurrence_count=50,
+                    occurrence_ids=[],
+                )
+            )
+            numbers.append(str(number))
+        halaka_id = halaka.id
+    return numbers, halaka_id
+
+
+def sign(client, account, meeting_number, role=0, **extra):
+    return client.post(
+        SIGNATURE, json={"meetingNumber": meeting_number, "role": role, **extra}, headers=account.headers
+    )
+
+
+def decode(token: str) -> tuple[dict, dict]:
+    _key, secret = sdk()
+    header = pyjwt.get_unverified_header(token)
+    claims = pyjwt.decode(token, secret, algorithms=["HS256"], options={"verify_exp": True})
+    return header, claims
+
+
+@pytest.fixture
+def owner_meeting(client, make_user):
+    """A teacher and one meeting of their halaka."""
+    teacher = make_user("teacher")
+    [number], _ = add_halaka(teacher.id)
+    return teacher, number
+
+
+# --- the signature itself -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "expiration", "webrtc"),
+    [
+        ({}, 7200, None),
+        ({"expirationSeconds": 1800}, 1800, None),
+        ({"expirationSeconds": 172800, "videoWebRtcMode": 1}, 172800, 1),
+        ({"videoWebRtcMode": 0}, 7200, 0),
+        ({"videoWebRtcMode": "1"}, 7200, 1),
+    ],
+    ids=["default", "min-expiry", "max-expiry-webrtc", "webrtc-0", "webrtc-string"],
+)
+@pytest.mark.parametrize("role", [0, 1])
+def test_signature_header_and_every_claim(client, owner_meeting, role, extra, expiration, webrtc):
+    teacher, number = owner_meeting
+    before = int(time.time())
+    r = sign(client, teacher, number, role, **extra)
+    after = int(time.time())
+    assert r.status_code == 201, r.json
+    assert r.json["status"] == "created"
+    assert r.json["message"] == "Zoom signature generated successfully"
+    assert set(r.json) == {"status", "message", "data"}
+    assert set(r.json["data"]) == {"signature", "sdkKey"}
+    assert r.headers["Cache-Control"] == "no-store"
+    key, _secret = sdk()
+    assert r.json["data"]["sdkKey"] == key
+
+    header, claims = decode(r.json["data"]["signature"])
+    assert header == {"alg": "HS256", "typ": "JWT"}
+    expected = {"appKey", "sdkKey", "mn", "role", "iat", "exp", "tokenExp"}
+    assert set(claims) == (expected | {"video_webrtc_mode"} if webrtc is not None else expected)
+    assert claims["appKey"] == claims["sdkKey"] == key
+    assert claims["mn"] == number and isinstance(claims["mn"], str)
+    assert claims["role"] == role and isinstance(claims["role"], int)
+    assert before - 30 <= claims["iat"] <= after - 30
+    assert claims["exp"] - claims["iat"] == expiration
+    assert claims["tokenExp"] == claims["exp"]
+    if webrtc is not None:
+        assert claims["video_webrtc_mode"] == webrtc
+
+
+def test_signature_does_not_verify_with_another_secret(client, owner_meeting):
+    teacher, number = owner_meeting
+    token = sign(client, teacher, number).json["data"]["signature"]
+    with pytest.raises(pyjwt.InvalidSignatureError):
+        pyjwt.decode(token, "some-other-secret-of-decent-length", algorithms=["HS256"])
+
+
+@pytest.mark.parametrize(
+    ("meeting", "role"),
+    [("as-int", 0), ("as-string", "0"), ("as-string", "1"), ("spaced", 1)],
+)
+def test_number_and_string_inputs_are_normalised(client, owner_meeting, meeting, role):
+    teacher, number = owner_meeting
+    value = {"as-int": int(number), "as-string": number, "spaced": f" {number[:3]} {number[3:]} "}[meeting]
+    r = sign(client, teacher, value, role)
+    assert r.status_code == 201, r.json
+    _header, claims = decode(r.json["data"]["signature"])
+    assert claims["mn"] == number
+    assert claims["role"] == int(role) and isinstance(claims["role"], int)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"role": 0},
+        {"meetingNumber": "74382934944"},
+        {"meetingNumber": None, "role": 0},
+        {"meetingNumber": "", "role": 0},
+        {"meetingNumber": "74382934944", "role": None},
+    ],
+    ids=["empty", "no-meeting", "no-role", "null-meeting", "blank-meeting", "null-role"],
+)
+def test_missing_meeting_number_or_role_is_the_seed_400(client, make_user, body):
+    student = make_user("student")
+    r = client.post(SIGNATURE, json=body, headers=student.headers)
+    assert r.status_code == 400
+    assert {k: r.json[k] for k in ("status", "message")} == REQUIRED
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"meetingNumber": "abc"}, "meetingNumber"),
+        ({"meetingNumber": "12345"}, "meetingNumber"),
+        ({"meetingNumber": "-74382934944"}, "meetingNumber"),
+        ({"meetingNumber": 7.5}, "meetingNumber"),
+        ({"meetingNumber": True}, "meetingNumber"),
+        ({"meetingNumber": ["74382934944"]}, "meetingNumber"),
+        ({"role": 2}, "role"),
+        ({"role": -1}, "role"),
+        ({"role": "host"}, "role"),
+        ({"role": True}, "role"),
+        ({"role": 0.5}, "role"),
+        ({"expirationSeconds": 1799}, "expirationSeconds"),
+        ({"expirationSeconds": 172801}, "expirationSeconds"),
+        ({"expirationSeconds": "soon"}, "expirationSeconds"),
+        ({"videoWebRtcMode": 2}, "videoWebRtcMode"),
+        ({"videoWebRtcMode": True}, "videoWebRtcMode"),
+    ],
+)
+def test_invalid_values_400_naming_the_field(client, owner_meeting, change, field):
+    teacher, number = owner_meeting
+    body = {"meetingNumber": number, "role": 0, **change}
+    r = client.post(SIGNATURE, json=body, headers=teacher.headers)
+    assert r.status_code == 400, r.json
+    assert r.json["status"] == "error"
+    assert field in r.json["message"]
+    assert [e["field"] for e in r.json["errors"]] == [field]
+
+
+@pytest.mark.parametrize("body", [[], "74382934944", 5])
+def test_body_that_is_not_an_object_is_400(client, make_user, body):
+    student = make_user("student")
+    r = client.post(SIGNATURE, json=body, headers=student.headers)
+    assert r.status_code == 400 and r.json["status"] == "error"
+
+
+def test_signature_requires_a_token(client, owner_meeting):
+    _teacher, number = owner_meeting
+    r = client.post(SIGNATURE, json={"meetingNumber": number, "role": 0})
+    assert r.status_code == 401 and r.json["status"] == "error"
+    r = client.post(
+        SIGNATURE, json={"meetingNumber": number, "role": 0}, headers={"Authorization": "Bearer x.y.z"}
+    )
+    assert r.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("unset", "named"),
+    [
+        (("zoom_sdk_key",), ["ZOOM_SDK_KEY"]),
+        (("zoom_sdk_secret",), ["ZOOM_SDK_SECRET"]),
+        (("zoom_sdk_key", "zoom_sdk_secret"), ["ZOOM_SDK_KEY", "ZOOM_SDK_SECRET"]),
+    ],
+)
+def test_missing_sdk_credentials_500_naming_the_setting(client, owner_meeting, monkeypatch, unset, named):
+    teacher, number = owner_meeting
+    _key, secret = sdk()
+    for name in unset:
+        monkeypatch.setattr(get_settings(), name, None)
+    r = sign(client, teacher, number)
+    assert r.status_code == 500
+    assert r.json["status"] == "error"
+    for name in named:
+        assert name in r.json["message"]
+    assert secret not in r.get_data(as_text=True)
+
+
+# --- who may sign (DESIGN.md 4.2), table-driven over HTTP ---------------------------------------
+
+
+@dataclass
+class World:
+    accounts: dict
+    meetings: dict
+
+
+@pytest.fixture
+def world(client, make_user) -> World:
+    """`teacher` owns halaka A (two segments; `student` is enrolled), `other-teacher` owns B (nobody
+    enrolled); C belongs to `teacher` but is being deleted; `unknown` is no halaka's meeting."""
+    accounts = {
+        "student": make_user("student"),
+        "teacher": make_user("teacher"),
+        "other-teacher": make_user("teacher"),
+        "admin": make_user("admin"),
+    }
+    a, a_id = add_halaka(accounts["teacher"].id, segments=2)
+    [b], _ = add_halaka(accounts["other-teacher"].id)
+    [c], c_id = add_halaka(accounts["teacher"].id, status=ZoomStatus.ready)
+    for halaka_id in (a_id, c_id):
+        r = client.post(f"/api/v1/halaka/{halaka_id}/enroll", headers=accounts["student"].headers)
+        assert r.status_code == 200, r.json
+    with session_scope() as session:
+        session.get(Halaka, c_id).zoom_status = ZoomStatus.deleting.value
+    meetings = {
+        "A": a[0],
+        "A-second-segment": a[1],
+        "B": b,
+        "C-deleting": c,
+        "unknown": UNKNOWN_MEETING,
+        "out-of-range": "9" * 20,
+    }
+    return World(accounts, meetings)
+
+
+OK, FORBIDDEN, NOT_FOUND = 201, 403, 404
+# (who, meeting, role) -> status. From each caller's side A/B are: student enrolled/foreign,
+# teacher own/foreign, other-teacher foreign/own, admin any/any.
+MATRIX = [
+    ("student", "A", 0, OK),  # enrolled
+    ("student", "A-second-segment", 0, OK),
+    ("student", "A", 1, FORBIDDEN),
+    ("student", "A-second-segment", 1, FORBIDDEN),
+    ("student", "B", 0, FORBIDDEN),  # foreign
+    ("student", "B", 1, FORBIDDEN),
+    ("student", "unknown", 0, NOT_FOUND),
+    ("student", "unknown", 1, NOT_FOUND),
+    ("teacher", "A", 0, OK),  # own
+    ("teacher", "A", 1, OK),
+    ("teacher", "A-second-segment", 1, OK),
+    ("teacher", "B", 0, FORBIDDEN),  # foreign
+    ("teacher", "B", 1, FORBIDDEN),
+    ("teacher", "unknown", 0, NOT_FOUND),
+    ("teacher", "unknown", 1, NOT_FOUND),
+    ("other-teacher", "A", 0, FORBIDDEN),  # foreign
+    ("other-teacher", "A", 1, FORBIDDEN),
+    ("other-teacher", "A-second-segment", 0, FORBIDDEN),
+    ("other-teacher", "B", 0, OK),  # own
+    ("other-teacher", "B", 1, OK),
+    ("other-teacher", "unknown", 0, NOT_FOUND),
+    ("other-teacher", "unknown", 1, NOT_FOUND),
+    ("admin", "A", 0, OK),  # any platform meeting
+    ("admin", "A", 1, OK),
+    ("admin", "A-second-segment", 1, OK),
+    ("admin", "B", 0, OK),
+    ("admin", "B", 1, OK),
+    ("admin", "unknown", 0, NOT_FOUND),
+    ("admin", "unknown", 1, NOT_FOUND),
+    # a halaka on its way out no longer has platform meetings
+    ("student", "C-deleting", 0, NOT_FOUND),
+    ("teacher", "C-deleting", 1, NOT_FOUND),
+    ("admin", "C-deleting", 1, NOT_FOUND),
+    # 20 digits is a valid shape but beyond any stored id: not found, never a database error
+    ("admin", "out-of-range", 0, NOT_FOUND),
+    ("student", "out-of-range", 1, NOT_FOUND),
+]
+
+
+@pytest.mark.parametrize(("who", "meeting", "role", "expected"), MATRIX)
+def test_who_may_sign(client, world, who, meeting, role, expected):
+    number = world.meetings[meeting]
+    r = sign(client, world.accounts[who], number, role)
+    assert r.status_code == expected, r.json
+    if expected == OK:
+        _header, claims = decode(r.json["data"]["signature"])
+        assert (claims["mn"], claims["role"]) == (number, role)
+    else:
+        assert r.json["status"] == "error" and "signature" not in r.get_data(as_text=True)
+
+
+def test_matrix_covers_every_caller_role_and_meeting_kind():
+    cells = {(who, meeting, role) for who, meeting, role, _ in MATRIX}
+    for who in ("student", "teacher", "other-teacher", "admin"):
+        for meeting in ("A", "B", "unknown"):
+            for role in (0, 1):
+                assert (who, meeting, role) in cells
+
+
+def test_unenrolled_student_loses_access_at_once(client, world):
+    student = world.accounts["student"]
+    assert sign(client, student, world.meetings["A"]).status_code == OK
+    with session_scope() as session:
+        halaka_id = (
+            session.query(ZoomMeeting.halaka_id).filter_by(meeting_id=int(world.meetings["A"])).scalar()
+        )
+    assert client.delete(f"/api/v1/halaka/{halaka_id}/enroll", headers=student.headers).status_code == 200
+    assert sign(client, student, world.meetings["A"]).status_code == FORBIDDEN
+
+
+def test_role_change_and_deactivation_apply_to_signatures_at_once(client, world):
+    admin, teacher = world.accounts["admin"], world.accounts["teacher"]
+    assert sign(client, teacher, world.meetings["A"], 1).status_code == OK
+    r = client.patch(f"/api/v1/users/{teacher.id}", json={"role": "student"}, headers=admin.headers)
+    assert r.status_code == 200
+    assert sign(client, teacher, world.meetings["A"], 1).status_code == FORBIDDEN
+    r = client.patch(f"/api/v1/users/{teacher.id}", json={"active": False}, headers=admin.headers)
+    assert r.status_code == 200
+    assert sign(client, teacher, world.meetings["A"], 0).status_code == 401
+
+
+def test_logout_revokes_signature_access_at_once(client, world):
+    student = world.accounts["student"]
+    assert sign(client, student, world.meetings["A"]).status_code == OK
+    assert client.post("/api/v1/auth/logout", json={}, headers=student.headers).status_code == 200
+    r = sign(client, student, world.meetings["A"])
+    assert r.status_code == 401 and r.json["message"] == "Token has been revoked"
+
+
+# --- the signature's token checks answer exactly as every other endpoint's -------------------------
+
+
+def _token_variants(app, world) -> dict[str, dict[str, str]]:
+    from tests.api.test_auth import _bad_tokens
+
+    student = world.accounts["student"]
+    headers = {
+        kind: {"Authorization": f"Bearer {token}"} for kind, token in _bad_tokens(app, student).items()
+    }
+    headers.update(
+        {
+            "refresh-token": {"Authorization": f"Bearer {student.refresh_token}"},
+            "no-header": {},
+            "empty-header": {"Authorization": ""},
+            "other-scheme": {"Authorization": f"Token {student.token}"},
+            "lowercase-scheme": {"Authorization": f"bearer {student.token}"},
+            "scheme-only": {"Authorization": "Bearer"},
+            "two-tokens": {"Authorization": f"Bearer {student.token} {student.token}"},
+            "double-space": {"Authorization": f"Bearer  {student.token}"},
+            "listed": {"Authorization": f"Basic abc, Bearer {student.token}"},
+        }
+    )
+    return headers
+
+
+BAD_TOKEN_KINDS = [
+    "expired",
+    "tampered",
+    "wrong-signature",
+    "alg-none",
+    "hs512",
+    "garbage",
+    "refresh-token",
+    "no-header",
+    "empty-header",
+    "other-scheme",
+    "lowercase-scheme",
+    "scheme-only",
+    "two-tokens",
+    "double-space",
+    "listed",
+]
+
+
+@pytest.mark.parametrize("kind", BAD_TOKEN_KINDS)
+def test_token_forms_answer_as_auth_me_does(app, client, world, kind):
+    """Same status and message as `GET /auth/me` (flask-jwt-extended's own checks) for each form."""
+    headers = _token_variants(app, world)[kind]
+    body = {"meetingNumber": world.meetings["A"], "role": 0}
+    reference = client.get("/api/v1/auth/me", headers=headers)
+    r = client.post(SIGNATURE, json=body, headers=headers)
+    if kind in ("double-space", "listed"):  # unusual but valid forms: accepted everywhere
+        assert (reference.status_code, r.status_code) == (200, OK)
+    else:
+        assert (r.status_code, r.json["message"]) == (reference.status_code, reference.json["message"])
+        assert r.status_code == 401 and r.json["status"] == "error"
+
+
+def test_token_of_a_deleted_user_is_401(client, world):
+    student = world.accounts["student"]
+    from shared.models import Enrollment, User
+
+    with session_scope() as session:
+        session.query(Enrollment).filter_by(student_id=student.id).delete()
+        session.delete(session.get(User, student.id))
+    r = sign(client, student, world.meetings["A"])
+    assert r.status_code == 401
+    assert r.json == {"status": "error", "message": "User not found or inactive"}
+
+
+# --- the signature path is cheap ----------------------------------------------------------------
+
+
+@pytest.fixture
+def statements(monkeypatch):
+    """Every SQL statement this process sends to PostgreSQL (the ORM's and the raw reads alike)."""
+    import psycopg
+
+    seen: list[str] = []
+    original = psycopg.Cursor.execute
+
+    def execute(self, query, *args, **kwargs):
+        seen.append(str(query))
+        return original(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", execute)
+    return seen
+
+
+def test_signature_is_one_query_and_no_zoom_call(client, world, statements, monkeypatch):
+    import shared.zoom.client as zoom_client
+    import shared.zoom.http as zoom_http
+
+    def no_zoom(*_args, **_kwargs):
+        raise AssertionError("the signature path must not call Zoom")
+
+    monkeypatch.setattr(zoom_http, "process_session", no_zoom)
+    monkeypatch.setattr(zoom_client, "get_zoom_client", no_zoom)
+    for who, meeting, role, expected in [
+        ("student", "A", 0, OK),
+        ("teacher", "B", 1, FORBIDDEN),
+        ("admin", "unknown", 0, NOT_FOUND),
+    ]:
+        statements.clear()
+        assert sign(client, world.accounts[who], world.meetings[meeting], role).status_code == expected
+        assert len(statements) == 1, statements
+        assert "FROM users LEFT OUTER JOIN" in statements[0]
+
+
+def test_meeting_lookup_uses_only_indexes(world):
+    """Every step of the lookup's plan is an index scan (sequential scans are disabled: on tables this
+    small the planner would prefer them, and the point is that an index exists for every step)."""
+    import psycopg
+
+    from api.blueprints.zoom import _meeting_access_sql
+
+    sql, constants = _meeting_access_sql()
+    params = {**constants, "meeting": int(world.meetings["A"]), "user": world.accounts["student"].id}
+    with psycopg.connect(get_settings().database_url, autocommit=True) as conn:
+        conn.execute("SET enable_seqscan = off")
+        plan = "\n".join(row[0] for row in conn.execute("EXPLAIN " + sql, params))
+    assert "Seq Scan" not in plan, plan
+    assert plan.count("Index") >= 4, plan
