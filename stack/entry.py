@@ -13,6 +13,48 @@ ROOT = Path(__file__).resolve().parent.parent
 ROLES = ("migrate", "api", "worker", "beat", "flower", "sandbox")
 
 
+API_SERVERS = ("gunicorn", "granian")
+DEFAULT_API_SERVER = "gunicorn"
+"""Chosen by `make bench` (bench/signature.py; numbers in BENCHMARKS.md)."""
+
+
+def api_command(env: os._Environ[str] | dict[str, str]) -> list[str]:
+    """The API server: gunicorn (`stack/gunicorn_conf.py`) or granian, on the same environment.
+
+    `API_SERVER` picks the server, `API_WORKERS` / `API_THREADS` size it for both (gunicorn also reads
+    `API_WORKER_CLASS`); `API_APP` is the WSGI target (the benchmark serves its baseline app this way).
+    """
+    py = sys.executable
+    server = env.get("API_SERVER", DEFAULT_API_SERVER)
+    app = env.get("API_APP", "api.wsgi:app")
+    if server == "gunicorn":
+        return [py, "-m", "gunicorn", "-c", str(ROOT / "stack" / "gunicorn_conf.py"), app]
+    if server == "granian":
+        from stack.gunicorn_conf import default_threads, default_workers
+
+        return [
+            py,
+            "-m",
+            "granian",
+            "--interface",
+            "wsgi",
+            "--host",
+            env.get("API_HOST", "127.0.0.1"),
+            "--port",
+            env.get("API_PORT", "8000"),
+            "--workers",
+            env.get("API_WORKERS", str(default_workers())),
+            "--blocking-threads",
+            env.get("API_THREADS", str(default_threads())),
+            "--log-level",
+            env.get("LOG_LEVEL", "info").lower(),
+            "--no-access-log",
+            "--respawn-failed-workers",
+            app,
+        ]
+    raise SystemExit(f"unknown API_SERVER {server!r}; expected one of {', '.join(API_SERVERS)}")
+
+
 def command(role: str) -> list[str]:
     """The argv a role runs; every value comes from the environment."""
     env = os.environ
@@ -21,7 +63,7 @@ def command(role: str) -> list[str]:
     if role == "migrate":
         return [py, "-m", "alembic", "-c", str(ROOT / "alembic.ini"), "upgrade", "head"]
     if role == "api":
-        return [py, "-m", "gunicorn", "-c", str(ROOT / "stack" / "gunicorn_conf.py"), "api.wsgi:app"]
+        return api_command(env)
     if role == "worker":
         return [
             *celery,

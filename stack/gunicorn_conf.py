@@ -3,9 +3,19 @@
 import os
 
 bind = f"{os.environ.get('API_HOST', '127.0.0.1')}:{os.environ.get('API_PORT', '8000')}"
-workers = int(os.environ.get("API_WORKERS", str((os.cpu_count() or 1) * 2)))
+
+
+def default_workers() -> int:
+    return (os.cpu_count() or 1) * 2
+
+
+def default_threads() -> int:
+    return 4
+
+
+workers = int(os.environ.get("API_WORKERS", str(default_workers())))
 worker_class = os.environ.get("API_WORKER_CLASS", "gthread")
-threads = int(os.environ.get("API_THREADS", "4"))
+threads = int(os.environ.get("API_THREADS", str(default_threads())))
 keepalive = 5
 timeout = 60
 graceful_timeout = 20
