@@ -133,7 +133,8 @@ class BenchStack:
         import psycopg
 
         with psycopg.connect(self.env["DATABASE_URL"], autocommit=True) as conn:
-            return conn.execute(query, args).fetchall()
+            cursor = conn.execute(query, args)
+            return cursor.fetchall() if cursor.description else []
 
     def close(self) -> None:
         for process in reversed(self.roles):
