@@ -38,40 +38,51 @@ class ServerConfig:
     name: str
     env: dict[str, str]
 
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.env.get('API_WORKERS')}x{self.env.get('API_THREADS', '1')}"
+
 
 def configurations() -> list[ServerConfig]:
-    workers = str(2 * CPUS)
+    """Each server at the sizes worth comparing on this machine: one and two processes per core."""
+    per_core, twice = str(CPUS), str(2 * CPUS)
     configs = [
         ServerConfig(
-            "gunicorn sync", {"API_SERVER": "gunicorn", "API_WORKER_CLASS": "sync", "API_WORKERS": workers}
+            "gunicorn sync", {"API_SERVER": "gunicorn", "API_WORKER_CLASS": "sync", "API_WORKERS": twice}
         ),
         ServerConfig(
             "gunicorn gthread",
             {
                 "API_SERVER": "gunicorn",
                 "API_WORKER_CLASS": "gthread",
-                "API_WORKERS": workers,
+                "API_WORKERS": per_core,
+                "API_THREADS": "4",
+            },
+        ),
+        ServerConfig(
+            "gunicorn gthread",
+            {
+                "API_SERVER": "gunicorn",
+                "API_WORKER_CLASS": "gthread",
+                "API_WORKERS": twice,
                 "API_THREADS": "4",
             },
         ),
     ]
     if importlib.util.find_spec("granian"):
-        configs.append(
+        configs += [
             ServerConfig(
-                "granian wsgi", {"API_SERVER": "granian", "API_WORKERS": workers, "API_THREADS": "4"}
-            )
-        )
-    if importlib.util.find_spec("gevent"):
-        configs.append(
+                "granian wsgi", {"API_SERVER": "granian", "API_WORKERS": per_core, "API_THREADS": "1"}
+            ),
             ServerConfig(
-                "gunicorn gevent",
-                {"API_SERVER": "gunicorn", "API_WORKER_CLASS": "gevent", "API_WORKERS": workers},
-            )
-        )
-    wanted = os.environ.get("BENCH_SERVERS")
+                "granian wsgi", {"API_SERVER": "granian", "API_WORKERS": per_core, "API_THREADS": "4"}
+            ),
+            ServerConfig("granian wsgi", {"API_SERVER": "granian", "API_WORKERS": twice, "API_THREADS": "4"}),
+        ]
+    wanted = os.environ.get("BENCH_SERVERS")  # e.g. "granian wsgi" or "granian wsgi 2x4,gunicorn sync"
     if wanted:
         names = {name.strip() for name in wanted.split(",")}
-        configs = [c for c in configs if c.name in names]
+        configs = [c for c in configs if c.name in names or c.label in names]
     return configs
 
 
@@ -160,16 +171,14 @@ def run(progress: Callable[[str], object] = print) -> list[dict]:
         email, meeting = seed(stack)
         body = {"meetingNumber": meeting, "role": 0}
         for config in configurations():
-            progress(f"signature: {config.name}: endpoint and bare signer, {ROUNDS} alternating rounds ...")
+            progress(f"signature: {config.label}: endpoint and bare signer, {ROUNDS} alternating rounds ...")
             api, bare = compare(stack, config, body, email)
             ratio = api.rps / bare.rps if bare.rps else 0.0
             rows.append(
                 {
                     "server": config.name,
                     "workers": config.env.get("API_WORKERS", ""),
-                    "threads": config.env.get("API_THREADS", "1")
-                    if "gevent" not in config.name
-                    else "greenlets",
+                    "threads": config.env.get("API_THREADS", "1"),
                     "api req/s": round(api.rps),
                     "api p50 ms": round(api.percentile(50), 2),
                     "api p99 ms": round(api.percentile(99), 2),
@@ -177,8 +186,7 @@ def run(progress: Callable[[str], object] = print) -> list[dict]:
                     "bare p50 ms": round(bare.percentile(50), 2),
                     "bare p99 ms": round(bare.percentile(99), 2),
                     "ratio": round(ratio, 3),
-                    "api non-201": _failures(api),
-                    "bare non-201": _failures(bare),
+                    "non-201": _failures(api) + _failures(bare),
                     "_config": config,
                 }
             )
@@ -190,23 +198,33 @@ def run(progress: Callable[[str], object] = print) -> list[dict]:
 
 
 def _verdicts(rows: list[dict]) -> None:
-    clean = [r for r in rows if not r["api non-201"] and not r["bare non-201"]]
+    """The production server: the most signature requests/s among clean configurations that meet the
+    bar, or among all clean ones when none does (the table then shows the gap)."""
+    clean = [r for r in rows if not r["non-201"]]
     passing = [r for r in clean if r["ratio"] >= BAR]
     best = max(passing or clean or rows, key=lambda r: r["api req/s"])
     for row in rows:
-        meets = "meets" if row["ratio"] >= BAR else "misses"
-        note = f"{meets} the {BAR:.0%} bar ({row['ratio']:.0%})"
-        if row["api non-201"] or row["bare non-201"]:
+        note = f"{'meets' if row['ratio'] >= BAR else 'misses'} the {BAR:.0%} bar"
+        if row["non-201"]:
             note += "; had non-201 answers"
         if row is best:
-            current = row["_config"].env.get("API_SERVER") == DEFAULT_API_SERVER
-            note = (
-                f"CHOSEN: most signature req/s{'' if passing else ' (no configuration meets the bar)'}; "
-                + note
-            )
-            if not current:
-                note += f"; stack.entry's default is still {DEFAULT_API_SERVER}"
+            note = "CHOSEN: most signature req/s" + ("" if passing else " (none meets the bar)") + "; " + note
+            if not _is_default(row["_config"]):
+                note += "; differs from stack.entry's defaults"
         row["verdict"] = note
+
+
+def _is_default(config: ServerConfig) -> bool:
+    """Whether `python -m stack.entry api` without API_* variables serves exactly this configuration."""
+    from stack.gunicorn_conf import default_threads, default_workers, worker_class
+
+    env = config.env
+    same_size = env.get("API_WORKERS") == str(default_workers()) and env.get("API_THREADS", "1") == str(
+        default_threads() if env.get("API_WORKER_CLASS", "gthread") != "sync" else 1
+    )
+    if env.get("API_SERVER") != DEFAULT_API_SERVER or not same_size:
+        return False
+    return env["API_SERVER"] != "gunicorn" or env.get("API_WORKER_CLASS") == worker_class
 
 
 if __name__ == "__main__":
