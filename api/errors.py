@@ -70,13 +70,26 @@ def validation_error_response(exc: ValidationError) -> Response:
     return error_response(400, message, errors)
 
 
+def _has_body() -> bool:
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    return bool(request.content_length) or chunked
+
+
 def _check_json_body() -> Response | None:
-    """415 for a body that is not JSON, 400 for malformed JSON, before any view runs."""
-    if request.method not in ("POST", "PUT", "PATCH") or not request.content_length:
+    """415 for a body that is not JSON, 400 for malformed JSON, before any view runs.
+
+    Also 400 for JSON nested deeper than the parser's recursion limit (`[[[[…` 10 000 levels): the
+    standard library raises RecursionError there, not ValueError, so `get_json(silent=True)` lets it out.
+    """
+    if request.method not in ("POST", "PUT", "PATCH") or not _has_body():
         return None
     if not request.is_json:
         return error_response(415, _MESSAGES[415])
-    if request.get_json(silent=True) is None:
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        return error_response(400, "JSON body is nested too deeply")
+    if body is None:
         return error_response(400, "Malformed JSON body")
     return None
 
