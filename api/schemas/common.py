@@ -5,14 +5,18 @@ The same pydantic models validate requests and generate the OpenAPI document (fl
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 T = TypeVar("T")
+MAX_ID = 2_147_483_647  # ids are PostgreSQL `integer`: a larger one would reach the database and fail there
 
 _REGISTRY: dict[str, type[ApiModel]] = {}
+# PostgreSQL text cannot hold NUL, and an unpaired surrogate (JSON allows "\udc00") is not encodable text.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class ApiModel(BaseModel):
@@ -24,6 +28,14 @@ class ApiModel(BaseModel):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _REGISTRY[cls.__name__] = cls
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        """400 for text no database or client can store, rather than a 500 from the driver."""
+        if isinstance(value, str) and _UNSTORABLE.search(value):
+            raise ValueError("must not contain NUL characters or unpaired surrogates")
+        return value
 
 
 def model_named(name: str) -> type[ApiModel] | None:
@@ -73,7 +85,7 @@ class PageQuery(ApiModel):
 
 
 class IdPath(ApiModel):
-    id: int = Field(ge=1, le=2_147_483_647)
+    id: int = Field(ge=1, le=MAX_ID)
 
 
 ERROR_RESPONSES: dict[int, type[BaseModel]] = {

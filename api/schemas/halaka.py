@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.schemas.common import ApiModel, CreatedEnvelope, Envelope, Page, PageQuery
+from api.schemas.common import MAX_ID, ApiModel, CreatedEnvelope, Envelope, Page, PageQuery
 from shared.zoom.recurrence import WEEKDAYS, Schedule
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -86,7 +86,9 @@ class HalakaCreate(ApiModel):
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=2000)
     schedule: ScheduleIn
-    teacher_id: int | None = Field(default=None, ge=1, description="admins only: the teacher it is for")
+    teacher_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="admins only: the teacher it is for"
+    )
 
     @field_validator("title")
     @classmethod
@@ -103,7 +105,7 @@ class HalakaPatch(ApiModel):
 
 
 class HalakaQuery(PageQuery):
-    teacher_id: int | None = Field(default=None, ge=1)
+    teacher_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     mine: bool = False
     enrolled: bool = False
     zoom_status: ZoomStatusName | None = None
