@@ -12,6 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 T = TypeVar("T")
+# "Not only whitespace", for fields that are stripped before use: one character `str.strip()` keeps.
+# Spelled out because `\S` differs between Python (`\x1c`-`\x1f` are space), JSON Schema/ECMA and Rust.
+NON_BLANK = r"[^\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 MAX_ID = 2_147_483_647  # ids are PostgreSQL `integer`: a larger one would reach the database and fail there
 
 _REGISTRY: dict[str, type[ApiModel]] = {}

@@ -2,17 +2,25 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
-from api.schemas.common import MAX_ID, ApiModel, CreatedEnvelope, Envelope, Page, PageQuery
+from api.schemas.common import MAX_ID, NON_BLANK, ApiModel, CreatedEnvelope, Envelope, Page, PageQuery
 from shared.zoom.recurrence import WEEKDAYS, Schedule
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 FrequencyName = Literal["daily", "weekly", "biweekly", "monthly"]
 ZoomStatusName = Literal["pending", "provisioning", "ready", "updating", "failed", "deleting", "deleted"]
-_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_HHMM_PATTERN = r"^([01]\d|2[0-3]):([0-5]\d)$"
+_HHMM = re.compile(_HHMM_PATTERN)
+# Documented as what is accepted (`HH:MM`), not as an OpenAPI `time` (which would promise `17:00:00Z`).
+HHMM = Annotated[
+    time,
+    WithJsonSchema(
+        {"type": "string", "pattern": _HHMM_PATTERN, "description": "HH:MM (24-hour), local to `timezone`"}
+    ),
+]
 
 
 def _date_part(value: object) -> object:
@@ -54,7 +62,7 @@ class ScheduleFields(ApiModel):
 class ScheduleIn(ScheduleFields):
     frequency: FrequencyName
     days: list[Weekday] = Field(default_factory=list, max_length=7)
-    start_time: time = Field(description="HH:MM, local to `timezone`")
+    start_time: HHMM
     duration: int = Field(ge=1, le=1440, description="minutes")
     start_date: date
     end_date: date
@@ -75,7 +83,7 @@ class ScheduleIn(ScheduleFields):
 class SchedulePatch(ScheduleFields):
     frequency: FrequencyName | None = None
     days: list[Weekday] | None = Field(default=None, max_length=7)
-    start_time: time | None = None
+    start_time: HHMM | None = None
     duration: int | None = Field(default=None, ge=1, le=1440)
     start_date: date | None = None
     end_date: date | None = None
@@ -83,7 +91,7 @@ class SchedulePatch(ScheduleFields):
 
 
 class HalakaCreate(ApiModel):
-    title: str = Field(min_length=1, max_length=200)
+    title: str = Field(min_length=1, max_length=200, pattern=NON_BLANK)
     description: str = Field(default="", max_length=2000)
     schedule: ScheduleIn
     teacher_id: int | None = Field(
@@ -99,7 +107,7 @@ class HalakaCreate(ApiModel):
 
 
 class HalakaPatch(ApiModel):
-    title: str | None = Field(default=None, min_length=1, max_length=200)
+    title: str | None = Field(default=None, min_length=1, max_length=200, pattern=NON_BLANK)
     description: str | None = Field(default=None, max_length=2000)
     schedule: SchedulePatch | None = None
 

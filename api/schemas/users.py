@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import EmailStr, Field, field_validator
 
-from api.schemas.common import ApiModel, CreatedEnvelope, Envelope, Page, PageQuery
+from api.schemas.common import NON_BLANK, ApiModel, CreatedEnvelope, Envelope, Page, PageQuery
 from shared.models import User
 
 RoleName = Literal["student", "teacher", "admin"]
@@ -26,7 +26,7 @@ class UserOut(ApiModel):
 
 
 class RegisterBody(ApiModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=NON_BLANK)
     email: EmailStr
     password: str = Field(min_length=8, max_length=128)
     role: Literal["teacher", "student"]
@@ -61,8 +61,8 @@ class AccessTokenOut(ApiModel):
 class UserPatch(ApiModel):
     role: RoleName | None = None
     active: bool | None = None
-    zoom_user_id: str | None = Field(default=None, min_length=1, max_length=320)
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    zoom_user_id: str | None = Field(default=None, min_length=1, max_length=320, pattern=NON_BLANK)
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NON_BLANK)
 
 
 class UserQuery(PageQuery):
