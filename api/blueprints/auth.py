@@ -20,7 +20,7 @@ from api.db_session import db
 from api.errors import ApiError
 from api.extensions import limiter, login_email_key
 from api.responses import created, ok
-from api.schemas.common import MessageResponse, responses
+from api.schemas.common import MessageResponse, responses, validated
 from api.schemas.users import (
     AccessTokenEnvelope,
     AccessTokenOut,
@@ -101,6 +101,7 @@ def refresh():
 
 @bp.post("/logout", responses=responses({200: MessageResponse}, 401), security=SECURITY)
 @jwt_required(verify_type=False)
+@validated
 def logout(body: LogoutBody):
     """Revoke the bearer token (access or refresh) and, if given, the refresh token in the body."""
     claims = get_jwt()

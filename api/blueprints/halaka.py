@@ -16,7 +16,7 @@ from api.db_session import db
 from api.errors import ApiError
 from api.halaka_view import halaka_out
 from api.responses import created, ok
-from api.schemas.common import IdPath, MessageResponse, responses
+from api.schemas.common import IdPath, MessageResponse, responses, validated
 from api.schemas.halaka import (
     HalakaCreate,
     HalakaCreatedEnvelope,
@@ -192,6 +192,7 @@ def _wait_for_outcome(halaka: Halaka, seconds: int) -> None:
 
 @bp.post("/", responses=responses({201: HalakaCreatedEnvelope}, 401, 403, 409))
 @auth_required(Role.teacher, Role.admin)
+@validated
 def create_halaka(body: HalakaCreate, header: PreferHeader):
     """Create a halaka; its Zoom meetings are provisioned in the background (`zoomStatus: pending`)."""
     if not can_create_halaka(viewer()):
@@ -226,6 +227,7 @@ def create_halaka(body: HalakaCreate, header: PreferHeader):
 
 @bp.get("/", responses=responses({200: HalakaPageEnvelope}, 401))
 @auth_required()
+@validated
 def list_halakat(query: HalakaQuery):
     """List halakat (paginated); filter by teacher, `mine` (teacher's own) or `enrolled` (student's)."""
     user = viewer()
@@ -263,6 +265,7 @@ def list_halakat(query: HalakaQuery):
 
 @bp.get("/<int:id>", responses=responses({200: HalakaEnvelope}, 401, 404))
 @auth_required()
+@validated
 def get_halaka(path: IdPath):
     """One halaka; meeting secrets only for those DESIGN.md 4.2 allows."""
     halaka = _load(path.id)
@@ -272,6 +275,7 @@ def get_halaka(path: IdPath):
 
 @bp.patch("/<int:id>", responses=responses({200: HalakaEnvelope}, 401, 403, 404, 409))
 @auth_required(Role.teacher, Role.admin)
+@validated
 def update_halaka(path: IdPath, body: HalakaPatch):
     """Update; only a change of schedule reaches Zoom (each host may create/update 100 meetings a day)."""
     halaka = _load_managed(path.id)
@@ -304,6 +308,7 @@ def update_halaka(path: IdPath, body: HalakaPatch):
 
 @bp.delete("/<int:id>", responses=responses({200: HalakaEnvelope}, 401, 403, 404, 409))
 @auth_required(Role.teacher, Role.admin)
+@validated
 def delete_halaka(path: IdPath):
     """Delete: its Zoom meetings are deleted in the background, then the halaka (`zoomStatus: deleting`)."""
     halaka = _load_managed(path.id)
@@ -315,6 +320,7 @@ def delete_halaka(path: IdPath):
 
 @bp.post("/<int:id>/zoom/retry", responses=responses({200: HalakaEnvelope}, 401, 403, 404, 409))
 @auth_required(Role.teacher, Role.admin)
+@validated
 def retry_provisioning(path: IdPath):
     """Provision again a halaka whose Zoom provisioning failed."""
     halaka = _load_managed(path.id)
@@ -333,6 +339,7 @@ def retry_provisioning(path: IdPath):
 
 @bp.post("/<int:id>/enroll", responses=responses({200: MessageResponse}, 401, 403, 404))
 @auth_required()
+@validated
 def enroll(path: IdPath):
     """Enroll the current student (idempotent)."""
     if not can_enroll(viewer()):
@@ -350,6 +357,7 @@ def enroll(path: IdPath):
 
 @bp.delete("/<int:id>/enroll", responses=responses({200: MessageResponse}, 401, 403, 404))
 @auth_required()
+@validated
 def unenroll(path: IdPath):
     """Leave a halaka (idempotent)."""
     if not can_enroll(viewer()):
@@ -365,6 +373,7 @@ def unenroll(path: IdPath):
 
 @bp.get("/<int:id>/sessions", responses=responses({200: SessionsEnvelope}, 401, 404))
 @auth_required()
+@validated
 def list_sessions(path: IdPath, query: SessionsQuery):
     """Upcoming sessions, in the halaka's timezone and in UTC, from the same recurrence code as Zoom's."""
     halaka = _load(path.id)

@@ -11,7 +11,7 @@ from api.auth_context import auth_required
 from api.db_session import db
 from api.errors import ApiError
 from api.responses import ok
-from api.schemas.common import IdPath, responses
+from api.schemas.common import IdPath, responses, validated
 from api.schemas.users import UserEnvelope, UserOut, UserPage, UserPageEnvelope, UserPatch, UserQuery
 from shared.models import Role, User
 
@@ -27,6 +27,7 @@ bp = APIBlueprint(
 
 @bp.get("/", responses=responses({200: UserPageEnvelope}, 401, 403))
 @auth_required(Role.admin)
+@validated
 def list_users(query: UserQuery):
     """List users (admin), optionally filtered by role or e-mail."""
     stmt = select(User)
@@ -47,6 +48,7 @@ def list_users(query: UserQuery):
 
 @bp.patch("/<int:id>", responses=responses({200: UserEnvelope}, 401, 403, 404))
 @auth_required(Role.admin)
+@validated
 def patch_user(path: IdPath, body: UserPatch):
     """Change a user's role, active flag, name or linked Zoom user (only an admin links Zoom users)."""
     session = db()
