@@ -1,0 +1,335 @@
+"""Who may do what (DESIGN.md 4.2) for every route the app registers, as anonymous, student, teacher, admin.
+
+`DECISIONS` holds one entry per (method, route rule) of `app.url_map`; each entry lists, for a role, the
+requests to make and the exact status each must get (own vs another teacher's halaka, enrolled vs not,
+role 0 vs 1 signatures, linked vs foreign Zoom user…). The tests are generated from the app's routes, not
+from `DECISIONS`: a route added later without a decision fails `test_route_access` until someone writes
+down who may call it.
+
+Public routes (health, OpenAPI document and UI, register, login) must answer every role exactly as they
+answer an anonymous caller, and never 401/403.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from api import create_app
+from tests.security.world import OTHER_ZOOM_USER, PASSWORD, TEACHER_ZOOM_USER, Person, World, build_world
+
+ROLES = ("anonymous", "student", "teacher", "admin")
+IGNORED_METHODS = {"HEAD", "OPTIONS"}  # answered by Flask for every rule
+
+# (description, method, path, client kwargs, expected status)
+Probe = tuple[str, str, str, dict, int]
+Decide = Callable[[World, str, Person | None], list[Probe]]
+
+
+def _routes() -> list[tuple[str, str]]:
+    app = create_app()
+    return sorted(
+        (method, rule.rule) for rule in app.url_map.iter_rules() for method in rule.methods - IGNORED_METHODS
+    )
+
+
+def _auth(who: Person | None, token: str | None = None) -> dict:
+    if who is None:
+        return {}
+    return {"headers": {"Authorization": f"Bearer {token or who.token}"}}
+
+
+def _halaka_body(teacher_id: int | None = None) -> dict:
+    start = datetime.now(UTC).date() + timedelta(days=10)
+    body = {
+        "title": "Matrix halaka",
+        "schedule": {
+            "frequency": "weekly",
+            "days": ["monday"],
+            "startTime": "17:00",
+            "duration": 60,
+            "startDate": start.isoformat(),
+            "endDate": (start + timedelta(days=30)).isoformat(),
+            "timezone": "Africa/Cairo",
+        },
+    }
+    if teacher_id is not None:
+        body["teacherId"] = teacher_id
+    return body
+
+
+def public(path: str, method: str = "GET", json: dict | None = None) -> Decide:
+    """Same answer for everyone; `expected` is whatever the anonymous caller gets (checked separately)."""
+
+    def decide(w: World, role: str, who: Person | None) -> list[Probe]:
+        kwargs = {"json": json} if json is not None else {}
+        return [("public", method, path, {**kwargs, **_auth(who)}, -1)]
+
+    return decide
+
+
+def any_user(method: str, path_of: Callable[[World], str], ok: int = 200, **kwargs) -> Decide:
+    """Any authenticated user; 401 without a token."""
+
+    def decide(w: World, role: str, who: Person | None) -> list[Probe]:
+        return [("authenticated", method, path_of(w), {**kwargs, **_auth(who)}, 401 if who is None else ok)]
+
+    return decide
+
+
+def manage(method: str, suffix: str = "", ok: int = 200, **kwargs) -> Decide:
+    """Update/delete/retry: the halaka's own teacher or an admin; another teacher and students 403."""
+
+    def decide(w: World, role: str, who: Person | None) -> list[Probe]:
+        own, other = f"/api/v1/halaka/{w.own}{suffix}", f"/api/v1/halaka/{w.other}{suffix}"
+        if who is None:
+            return [("anonymous", method, own, kwargs, 401)]
+        expected = {
+            "student": (403, 403),
+            "teacher": (ok, 403),
+            "admin": (ok, ok),
+        }[role]
+        return [
+            ("another teacher's halaka", method, other, {**kwargs, **_auth(who)}, expected[1]),
+            ("own halaka", method, own, {**kwargs, **_auth(who)}, expected[0]),
+        ]
+
+    return decide
+
+
+def admin_only(method: str, path_of: Callable[[World], str], **kwargs) -> Decide:
+    def decide(w: World, role: str, who: Person | None) -> list[Probe]:
+        expected = {"anonymous": 401, "student": 403, "teacher": 403, "admin": 200}[role]
+        return [("admin only", method, path_of(w), {**kwargs, **_auth(who)}, expected)]
+
+    return decide
+
+
+def students_only(method: str) -> Decide:
+    def decide(w: World, role: str, who: Person | None) -> list[Probe]:
+        expected = {"anonymous": 401, "student": 200, "teacher": 403, "admin": 403}[role]
+        return [("students only", method, f"/api/v1/halaka/{w.own}/enroll", _auth(who), expected)]
+
+    return decide
+
+
+def create_halaka(w: World, role: str, who: Person | None) -> list[Probe]:
+    path = "/api/v1/halaka/"
+    if who is None:
+        return [("anonymous", "POST", path, {"json": _halaka_body()}, 401)]
+    if role == "student":
+        return [
+            ("student", "POST", path, {"json": _halaka_body(), **_auth(who)}, 403),
+            ("student for a teacher", "POST", path, {"json": _halaka_body(w.teacher.id), **_auth(who)}, 403),
+        ]
+    if role == "teacher":
+        return [
+            (
+                "for another teacher",
+                "POST",
+                path,
+                {"json": _halaka_body(w.other_teacher.id), **_auth(who)},
+                403,
+            ),
+            ("own", "POST", path, {"json": _halaka_body(), **_auth(who)}, 201),
+        ]
+    return [
+        ("admin without teacherId", "POST", path, {"json": _halaka_body(), **_auth(who)}, 400),
+        ("admin for a teacher", "POST", path, {"json": _halaka_body(w.teacher.id), **_auth(who)}, 201),
+    ]
+
+
+def signature(w: World, role: str, who: Person | None) -> list[Probe]:
+    path = "/api/v1/zoom/signature"
+
+    def body(halaka: int, sig_role: int) -> dict:
+        return {"json": {"meetingNumber": str(w.meetings[halaka]), "role": sig_role}}
+
+    if who is None:
+        return [("anonymous", "POST", path, body(w.own, 0), 401)]
+    expected = {
+        # (own role 0, own role 1, other role 0, other role 1); the student is enrolled in both
+        "student": (201, 403, 201, 403),
+        "teacher": (201, 201, 403, 403),
+        "admin": (201, 201, 201, 201),
+    }[role]
+    probes = [
+        ("own halaka, role 0", "POST", path, {**body(w.own, 0), **_auth(who)}, expected[0]),
+        ("own halaka, role 1", "POST", path, {**body(w.own, 1), **_auth(who)}, expected[1]),
+        ("other halaka, role 0", "POST", path, {**body(w.other, 0), **_auth(who)}, expected[2]),
+        ("other halaka, role 1", "POST", path, {**body(w.other, 1), **_auth(who)}, expected[3]),
+        (
+            "meeting of no halaka",
+            "POST",
+            path,
+            {"json": {"meetingNumber": "70000000001", "role": 0}, **_auth(who)},
+            404,
+        ),
+    ]
+    if role == "student":
+        probes.append(
+            ("student not enrolled, role 0", "POST", path, {**body(w.own, 0), **_auth(w.outsider)}, 403)
+        )
+    return probes
+
+
+def zak(w: World, role: str, who: Person | None) -> list[Probe]:
+    path = "/api/v1/zoom/zak-token"
+    linked, foreign = {"json": {"userId": TEACHER_ZOOM_USER}}, {"json": {"userId": OTHER_ZOOM_USER}}
+    if who is None:
+        return [("anonymous", "POST", path, linked, 401)]
+    expected = {"student": (403, 403), "teacher": (200, 403), "admin": (200, 200)}[role]
+    return [
+        ("the teacher's linked Zoom user", "POST", path, {**linked, **_auth(who)}, expected[0]),
+        ("a Zoom user linked to nobody here", "POST", path, {**foreign, **_auth(who)}, expected[1]),
+    ]
+
+
+def patch_user(w: World, role: str, who: Person | None) -> list[Probe]:
+    if who is None:
+        return [("anonymous", "PATCH", f"/api/v1/users/{w.student.id}", {"json": {"name": "x"}}, 401)]
+    if role == "admin":
+        return [
+            (
+                "admin renames",
+                "PATCH",
+                f"/api/v1/users/{w.student.id}",
+                {"json": {"name": "Renamed"}, **_auth(who)},
+                200,
+            )
+        ]
+    return [
+        ("promote self", "PATCH", f"/api/v1/users/{who.id}", {"json": {"role": "admin"}, **_auth(who)}, 403),
+        (
+            "link own Zoom user",
+            "PATCH",
+            f"/api/v1/users/{who.id}",
+            {"json": {"zoomUserId": OTHER_ZOOM_USER}, **_auth(who)},
+            403,
+        ),
+        (
+            "change another",
+            "PATCH",
+            f"/api/v1/users/{w.admin.id}",
+            {"json": {"active": False}, **_auth(who)},
+            403,
+        ),
+    ]
+
+
+def refresh(w: World, role: str, who: Person | None) -> list[Probe]:
+    if who is None:
+        return [("anonymous", "POST", "/api/v1/auth/refresh", {}, 401)]
+    return [
+        ("with an access token", "POST", "/api/v1/auth/refresh", _auth(who), 401),
+        ("with the refresh token", "POST", "/api/v1/auth/refresh", _auth(who, who.refresh_token), 200),
+    ]
+
+
+def register(w: World, role: str, who: Person | None) -> list[Probe]:
+    body = {"name": "New", "email": f"new-{uuid.uuid4().hex[:8]}@example.com", "password": PASSWORD}
+    return [
+        (
+            "register a student",
+            "POST",
+            "/api/v1/auth/register",
+            {"json": {**body, "role": "student"}, **_auth(who)},
+            201,
+        ),
+        (
+            "register an admin",
+            "POST",
+            "/api/v1/auth/register",
+            {"json": {**body, "email": "x" + body["email"], "role": "admin"}, **_auth(who)},
+            400,
+        ),
+    ]
+
+
+def login(w: World, role: str, who: Person | None) -> list[Probe]:
+    body = {"email": w.student.email, "password": PASSWORD}
+    return [("login", "POST", "/api/v1/auth/login", {"json": body, **_auth(who)}, 200)]
+
+
+def _halaka(suffix: str = "") -> Callable[[World], str]:
+    return lambda w: f"/api/v1/halaka/{w.other}{suffix}"
+
+
+DECISIONS: dict[tuple[str, str], Decide] = {
+    # operator and documentation routes: public
+    ("GET", "/healthz"): public("/healthz"),
+    ("GET", "/readyz"): public("/readyz"),
+    ("GET", "/static/<path:filename>"): public("/static/none.css"),
+    ("GET", "/api/v1/"): public("/api/v1/"),
+    ("GET", "/api/v1/openapi.json"): public("/api/v1/openapi.json"),
+    ("GET", "/api/v1/docs"): public("/api/v1/docs"),
+    ("GET", "/api/v1/swagger"): public("/api/v1/swagger"),
+    ("GET", "/api/v1/swagger/<path:filename>"): public("/api/v1/swagger/none.css"),
+    ("GET", "/api/v1/static/<path:filename>"): public("/api/v1/static/none.css"),
+    ("GET", "/api/v1/oauth2-redirect.html"): public("/api/v1/oauth2-redirect.html"),
+    # auth (DESIGN.md 4.3)
+    ("POST", "/api/v1/auth/register"): register,
+    ("POST", "/api/v1/auth/login"): login,
+    ("GET", "/api/v1/auth/me"): any_user("GET", lambda w: "/api/v1/auth/me"),
+    ("POST", "/api/v1/auth/refresh"): refresh,
+    ("POST", "/api/v1/auth/logout"): any_user("POST", lambda w: "/api/v1/auth/logout", json={}),
+    # users: admin only
+    ("GET", "/api/v1/users/"): admin_only("GET", lambda w: "/api/v1/users/"),
+    ("PATCH", "/api/v1/users/<int:id>"): patch_user,
+    # operators' metrics: admin only
+    ("GET", "/api/v1/ops/metrics"): admin_only("GET", lambda w: "/api/v1/ops/metrics"),
+    # halaka (DESIGN.md 4.2, 4.4)
+    ("POST", "/api/v1/halaka/"): create_halaka,
+    ("GET", "/api/v1/halaka/"): any_user("GET", lambda w: "/api/v1/halaka/"),
+    ("GET", "/api/v1/halaka/<int:id>"): any_user("GET", _halaka()),
+    ("GET", "/api/v1/halaka/<int:id>/sessions"): any_user("GET", _halaka("/sessions")),
+    ("PATCH", "/api/v1/halaka/<int:id>"): manage("PATCH", json={"title": "Renamed"}),
+    ("DELETE", "/api/v1/halaka/<int:id>"): manage("DELETE"),
+    ("POST", "/api/v1/halaka/<int:id>/zoom/retry"): manage("POST", "/zoom/retry"),
+    ("POST", "/api/v1/halaka/<int:id>/enroll"): students_only("POST"),
+    ("DELETE", "/api/v1/halaka/<int:id>/enroll"): students_only("DELETE"),
+    # zoom (DESIGN.md 4.1, 4.2)
+    ("POST", "/api/v1/zoom/signature"): signature,
+    ("POST", "/api/v1/zoom/zak-token"): zak,
+}
+
+ROUTES = _routes()
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("method", "rule"), ROUTES, ids=[f"{m} {r}" for m, r in ROUTES])
+def test_route_access(request, app, client, method, rule, role):
+    decide = DECISIONS.get((method, rule))
+    assert decide is not None, (
+        f"{method} {rule} has no access decision: add it to DECISIONS in {__name__} (DESIGN.md 4.2)"
+    )
+    if decide is zak:
+        request.getfixturevalue("zoom_configured")  # the sandbox answers the ZAK call
+    # retry is only allowed on a failed halaka: make both failed so success is 200, not 409
+    world = build_world(app, status="failed" if rule.endswith("/zoom/retry") else "ready")
+    who = None if role == "anonymous" else world.as_role(role)
+    problems = []
+    for what, verb, path, kwargs, expected in decide(world, role, who):
+        response = client.open(path, method=verb, **kwargs)
+        if expected == -1:  # public: as an anonymous caller
+            anonymous = client.open(path, method=verb, **{k: v for k, v in kwargs.items() if k != "headers"})
+            expected = anonymous.status_code
+            if expected in (401, 403):
+                problems.append(f"{what}: a public route answered {expected} to an anonymous caller")
+        if response.status_code != expected:
+            body = response.get_data(as_text=True)[:200]
+            problems.append(
+                f"{what}: {verb} {path} as {role} -> {response.status_code}, expected {expected}: {body}"
+            )
+        elif response.status_code >= 400 and response.is_json:
+            assert response.json["status"] == "error"
+    assert not problems, "\n".join(problems)
+
+
+def test_decisions_cover_only_real_routes():
+    """A decision for a route that no longer exists is a stale entry (e.g. a renamed path): remove it."""
+    stale = sorted(set(DECISIONS) - set(ROUTES))
+    assert not stale, f"decisions for routes the app does not register: {stale}"

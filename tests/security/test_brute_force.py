@@ -1,0 +1,80 @@
+"""Password guessing is throttled per e-mail and per client IP (DESIGN.md 4.3, setting `login_rate_limit`).
+
+The suite runs with LOGIN_RATE_LIMIT=1000 per minute, so each test lowers the limit on the live settings
+object the limiter reads on every request (as tests/api/test_auth.py does).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.settings import Settings, get_settings
+from tests.security.world import PASSWORD, build_world
+
+LIMIT = 5
+LOGIN = "/api/v1/auth/login"
+
+
+@pytest.fixture
+def limited(monkeypatch):
+    monkeypatch.setattr(get_settings(), "login_rate_limit", f"{LIMIT} per minute")
+
+
+def attempt(client, email: str, password: str = "wrong-password", ip: str = "10.1.0.1", **headers):
+    return client.post(
+        LOGIN, json={"email": email, "password": password}, environ_base={"REMOTE_ADDR": ip}, headers=headers
+    )
+
+
+def assert_throttled(response) -> None:
+    assert response.status_code == 429, response.json
+    assert response.is_json and response.json["status"] == "error"
+    assert "Retry-After" in response.headers
+    assert "password" not in response.get_data(as_text=True).lower()
+
+
+def test_default_limit_is_ten_per_minute():
+    assert Settings.model_fields["login_rate_limit"].default == "10 per minute"
+
+
+def test_guessing_one_account_from_many_ips_is_throttled_per_email(client, app, limited):
+    victim = build_world(app).student
+    codes = [attempt(client, victim.email, ip=f"10.2.0.{i}").status_code for i in range(LIMIT)]
+    assert codes == [401] * LIMIT
+    assert_throttled(attempt(client, victim.email, ip="10.2.0.200"))
+    # the right password does not get through either while the account is throttled
+    assert_throttled(attempt(client, victim.email, PASSWORD, ip="10.2.0.201"))
+    # case and surrounding spaces do not make a fresh bucket
+    assert_throttled(attempt(client, "  " + victim.email.upper() + " ", ip="10.2.0.202"))
+    # another account from a fresh address is unaffected
+    other = build_world(app).student
+    assert attempt(client, other.email, PASSWORD, ip="10.2.0.203").status_code == 200
+
+
+def test_guessing_many_accounts_from_one_ip_is_throttled_per_ip(client, limited):
+    codes = [attempt(client, f"user{i}@example.com", ip="10.3.0.1").status_code for i in range(LIMIT)]
+    assert codes == [401] * LIMIT
+    assert_throttled(attempt(client, "fresh@example.com", ip="10.3.0.1"))
+    assert attempt(client, "fresh2@example.com", ip="10.3.0.2").status_code == 401
+
+
+def test_forwarded_headers_do_not_reset_the_ip_bucket(client, limited):
+    """Without a trusted proxy configured, X-Forwarded-For / X-Real-IP are the attacker's to choose."""
+    for i in range(LIMIT):
+        r = attempt(client, f"u{i}@example.com", ip="10.4.0.1", **{"X-Forwarded-For": f"203.0.113.{i}"})
+        assert r.status_code == 401
+    r = attempt(
+        client,
+        "next@example.com",
+        ip="10.4.0.1",
+        **{"X-Forwarded-For": "198.51.100.7", "X-Real-IP": "198.51.100.8"},
+    )
+    assert_throttled(r)
+
+
+def test_successful_logins_count_too(client, app, limited):
+    """The limit is on attempts, so a stolen password cannot be confirmed at will either."""
+    student = build_world(app).student
+    for i in range(LIMIT):
+        assert attempt(client, student.email, PASSWORD, ip=f"10.5.0.{i}").status_code == 200
+    assert_throttled(attempt(client, student.email, PASSWORD, ip="10.5.0.99"))
