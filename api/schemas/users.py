@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import EmailStr, Field, field_validator
+from pydantic import EmailStr, Field, field_validator, model_validator
 
 from api.schemas.common import NON_BLANK, ApiModel, CreatedEnvelope, Envelope, Page, PageQuery
 from shared.models import User
@@ -46,6 +46,12 @@ class LoginBody(ApiModel):
 
 class LogoutBody(ApiModel):
     refresh_token: str | None = Field(default=None, max_length=4096)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _optional(cls, data: object) -> object:
+        """The body is optional: `POST /auth/logout` with no body revokes the bearer token only."""
+        return {} if data is None else data
 
 
 class TokensOut(ApiModel):

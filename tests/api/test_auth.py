@@ -191,3 +191,9 @@ def test_login_is_rate_limited_per_ip(client, monkeypatch):
         for i in range(4)
     ]
     assert codes == [401, 401, 401, 429]
+
+
+def test_logout_without_body(client, make_user):
+    account = make_user("student")
+    assert client.post("/api/v1/auth/logout", headers=account.headers).status_code == 200
+    assert client.get("/api/v1/auth/me", headers=account.headers).status_code == 401
