@@ -7,31 +7,48 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ROLES = ("migrate", "api", "worker", "beat", "flower", "sandbox")
 
 
-API_SERVERS = ("gunicorn", "granian")
-DEFAULT_API_SERVER = "gunicorn"
-"""Chosen by `make bench` (bench/signature.py; numbers in BENCHMARKS.md)."""
+API_SERVERS = ("granian", "gunicorn")
+DEFAULT_API_SERVER = "granian"
+"""Chosen by measurement: `make bench` (bench/signature.py) serves the signature endpoint and a bare
+signer with each server and sizing; granian's WSGI server gave the most signature requests/s."""
+DEFAULT_GUNICORN_WORKER_CLASS = "gthread"
+GRANIAN_THREADS = 4
 
 
-def api_command(env: os._Environ[str] | dict[str, str]) -> list[str]:
-    """The API server: gunicorn (`stack/gunicorn_conf.py`) or granian, on the same environment.
-
-    `API_SERVER` picks the server, `API_WORKERS` / `API_THREADS` size it for both (gunicorn also reads
-    `API_WORKER_CLASS`); `API_APP` is the WSGI target (the benchmark serves its baseline app this way).
-    """
-    py = sys.executable
+def api_defaults(env: Mapping[str, str]) -> dict[str, str]:
+    """API_SERVER, API_WORKERS and API_THREADS as the API role will run: from `env`, else the defaults
+    (granian: one process per core with GRANIAN_THREADS threads; gunicorn: see stack/gunicorn_conf.py)."""
     server = env.get("API_SERVER", DEFAULT_API_SERVER)
-    app = env.get("API_APP", "api.wsgi:app")
     if server == "gunicorn":
-        return [py, "-m", "gunicorn", "-c", str(ROOT / "stack" / "gunicorn_conf.py"), app]
-    if server == "granian":
         from stack.gunicorn_conf import default_threads, default_workers
 
+        workers, threads = default_workers(), default_threads()
+    else:
+        workers, threads = os.cpu_count() or 1, GRANIAN_THREADS
+    return {
+        "API_SERVER": server,
+        "API_WORKERS": env.get("API_WORKERS", str(workers)),
+        "API_THREADS": env.get("API_THREADS", str(threads)),
+    }
+
+
+def api_command(env: Mapping[str, str]) -> list[str]:
+    """The API server on the same environment either way. `API_SERVER` picks it (granian | gunicorn),
+    `API_WORKERS` / `API_THREADS` size it (gunicorn also reads `API_WORKER_CLASS`), `API_APP` is the WSGI
+    target (the benchmark serves its baseline app this way)."""
+    py = sys.executable
+    settings = api_defaults(env)
+    app = env.get("API_APP", "api.wsgi:app")
+    if settings["API_SERVER"] == "gunicorn":
+        return [py, "-m", "gunicorn", "-c", str(ROOT / "stack" / "gunicorn_conf.py"), app]
+    if settings["API_SERVER"] == "granian":
         return [
             py,
             "-m",
@@ -43,16 +60,18 @@ def api_command(env: os._Environ[str] | dict[str, str]) -> list[str]:
             "--port",
             env.get("API_PORT", "8000"),
             "--workers",
-            env.get("API_WORKERS", str(default_workers())),
+            settings["API_WORKERS"],
             "--blocking-threads",
-            env.get("API_THREADS", str(default_threads())),
+            settings["API_THREADS"],
             "--log-level",
             env.get("LOG_LEVEL", "info").lower(),
             "--no-access-log",
             "--respawn-failed-workers",
             app,
         ]
-    raise SystemExit(f"unknown API_SERVER {server!r}; expected one of {', '.join(API_SERVERS)}")
+    raise SystemExit(
+        f"unknown API_SERVER {settings['API_SERVER']!r}; expected one of {', '.join(API_SERVERS)}"
+    )
 
 
 def command(role: str) -> list[str]:

@@ -1,4 +1,5 @@
-"""gunicorn settings for the API (server and worker class chosen by `make bench`, see BENCHMARKS.md)."""
+"""gunicorn settings for the API when `API_SERVER=gunicorn` (the default server is chosen by `make bench`:
+see stack/entry.py and BENCHMARKS.md)."""
 
 import os
 
@@ -14,7 +15,7 @@ def default_threads() -> int:
 
 
 workers = int(os.environ.get("API_WORKERS", str(default_workers())))
-worker_class = os.environ.get("API_WORKER_CLASS", "gthread")
+worker_class = os.environ.get("API_WORKER_CLASS", "gthread")  # = stack.entry.DEFAULT_GUNICORN_WORKER_CLASS
 threads = int(os.environ.get("API_THREADS", str(default_threads())))
 keepalive = 5
 timeout = 60
