@@ -13,6 +13,7 @@ import jwt as pyjwt
 import psycopg
 from flask import Flask, Response, g, request
 from flask_jwt_extended import current_user, get_jwt, jwt_required, verify_jwt_in_request
+from flask_jwt_extended import default_callbacks as jwt_defaults
 from flask_jwt_extended.config import config as jwt_config
 
 from api.db_session import db
@@ -113,11 +114,22 @@ def token_required(view: Callable) -> Callable:
     return wrapper
 
 
+def _fast_path_applies() -> bool:
+    """The single decode reproduces flask-jwt-extended only for what this app configures: tokens in
+    headers, and the library's own decode-key and claims-verification callbacks. Otherwise: full path."""
+    return (
+        list(jwt_config.token_location) == ["headers"]
+        and getattr(jwt, "_decode_key_callback", None) is jwt_defaults.default_decode_key_callback
+        and getattr(jwt, "_token_verification_callback", None)
+        is jwt_defaults.default_token_verification_callback
+    )
+
+
 def _verified_claims_fast() -> dict | None:
     """The claims of a valid, unrevoked access token in the usual header form, else None."""
     header = request.headers.get(jwt_config.header_name, "")
     prefix = jwt_config.header_type + " "
-    if jwt_config.token_location != ["headers"] or not header.startswith(prefix) or "," in header:
+    if not header.startswith(prefix) or "," in header or not _fast_path_applies():
         return None
     token = header[len(prefix) :]
     if not token or " " in token:
@@ -203,10 +215,6 @@ class _ReadConnections:
                 connection.close()
             return row
         raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        while self._idle:
-            self._idle.pop().close()
 
 
 read_connections = _ReadConnections()

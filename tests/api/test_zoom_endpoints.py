@@ -435,6 +435,26 @@ def test_token_forms_answer_as_auth_me_does(app, client, world, kind):
         assert r.status_code == 401 and r.json["status"] == "error"
 
 
+def test_usual_tokens_take_the_single_decode_path(client, world, monkeypatch):
+    import api.auth_context as auth_context
+
+    def full_path():
+        raise AssertionError("a well-formed valid token should not need flask-jwt-extended's full path")
+
+    monkeypatch.setattr(auth_context, "verify_jwt_in_request", full_path)
+    assert sign(client, world.accounts["student"], world.meetings["A"]).status_code == OK
+
+
+def test_custom_jwt_callbacks_switch_the_single_decode_path_off(app, client, world, monkeypatch):
+    """Were a claims-verification callback ever registered, the shortcut (which does not call it)
+    must step aside and let flask-jwt-extended run it."""
+    from api.extensions import jwt
+
+    monkeypatch.setattr(jwt, "_token_verification_callback", lambda header, data: False)
+    r = sign(client, world.accounts["student"], world.meetings["A"])
+    assert r.status_code == 401 and r.json["message"] == "Invalid token"
+
+
 def test_token_of_a_deleted_user_is_401(client, world):
     student = world.accounts["student"]
     from shared.models import Enrollment, User
