@@ -45,7 +45,7 @@ class LoginBody(ApiModel):
 
 
 class LogoutBody(ApiModel):
-    model_config = {**ApiModel.model_config, "openapi_extra": {"required": False}}  # noqa: RUF012
+    model_config = {**ApiModel.model_config, "openapi_extra": {"required": False}}
     refresh_token: str | None = Field(default=None, max_length=4096)
 
     @model_validator(mode="before")
