@@ -13,14 +13,14 @@ from sqlalchemy import BigInteger, BindParameter, Integer, Select, and_, bindpar
 from api.auth_context import auth_required, caller_id, check_caller, me, read_connections, token_required
 from api.errors import ApiError
 from api.responses import created
-from api.schemas.common import responses
+from api.schemas.common import responses, validated
 from api.schemas.zoom import SignatureBody, SignatureEnvelope, SignatureOut, ZakBody, ZakResponse
 from shared.access import Viewer, can_fetch_zak, can_sign
 from shared.db import get_engine
 from shared.models import Enrollment, Halaka, User, ZoomMeeting, ZoomStatus
 from shared.settings import get_settings
 from shared.zoom.client import get_zoom_client
-from shared.zoom.errors import CODE_USER_NOT_FOUND, ZoomConfigError, ZoomError, ZoomNotFound
+from shared.zoom.errors import ZoomConfigError, ZoomError, ZoomNotFound
 from shared.zoom.signature import meeting_sdk_signature
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,7 @@ def _meeting_access(meeting_number: int, user_id: int) -> tuple | None:
 
 @bp.post("/signature", responses=responses({201: SignatureEnvelope}, 401, 403, 404))
 @token_required
+@validated
 def signature(body: SignatureBody):
     """A Meeting SDK signature to join (role 0) or start (role 1) a meeting of this platform.
 
@@ -118,6 +119,7 @@ def signature(body: SignatureBody):
 
 @bp.post("/zak-token", responses=responses({200: ZakResponse}, 401, 403, 404))
 @auth_required()
+@validated
 def zak_token(body: ZakBody):
     """The host's ZAK, to start a meeting as host. Never cached, never logged."""
     user = me()
@@ -127,10 +129,8 @@ def zak_token(body: ZakBody):
         zak = get_zoom_client().get_zak(body.user_id)
     except ZoomConfigError as exc:
         raise ApiError(500, exc.message) from None
-    except ZoomNotFound as exc:
-        if exc.code == CODE_USER_NOT_FOUND:
-            raise ApiError(404, "Zoom user not found") from None
-        raise ApiError(500, "Failed to fetch ZAK token") from None
+    except ZoomNotFound:
+        raise ApiError(404, "Zoom user not found") from None
     except ZoomError as exc:
         log.warning("ZAK fetch failed", extra={"error": type(exc).__name__, "code": exc.code})
         raise ApiError(500, "Failed to fetch ZAK token") from None

@@ -7,7 +7,11 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from api.schemas.common import ApiModel, CreatedEnvelope
 
-_DIGITS = re.compile(r"^\d{9,20}$")
+MEETING_NUMBER_PATTERN = r"^ *[0-9](?: ?[0-9]){8,19} *$"
+"""9 to 20 digits; single spaces between them are allowed (Zoom shows numbers as "812 3456 7890")."""
+_DIGITS = re.compile(MEETING_NUMBER_PATTERN)
+ZOOM_USER_PATTERN = r"^[^\s/?#%\\]+$"
+"""A Zoom user id or e-mail: one path segment, no whitespace (Zoom could not route anything else)."""
 
 
 def _absent_as_missing(data: object, *names: str) -> object:
@@ -33,7 +37,15 @@ def _zero_or_one(value: object) -> object:
 class SignatureBody(ApiModel):
     required_message = "meetingNumber and role are required"
 
-    meeting_number: str = Field(description="Zoom meeting number (digits; a JSON number is accepted)")
+    meeting_number: str = Field(
+        description="Zoom meeting number: 9 to 20 digits, as a string or a JSON number",
+        json_schema_extra={
+            "anyOf": [
+                {"type": "string", "pattern": MEETING_NUMBER_PATTERN},
+                {"type": "integer", "minimum": 100_000_000, "maximum": 99_999_999_999_999_999_999},
+            ]
+        },
+    )
     role: Literal[0, 1] = Field(description="0 attendee, 1 host")
     expiration_seconds: int = Field(default=7200, ge=1800, le=172800)
     video_webrtc_mode: Literal[0, 1] | None = Field(default=None, alias="videoWebRtcMode")
@@ -49,9 +61,9 @@ class SignatureBody(ApiModel):
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         if isinstance(value, str):
-            value = value.strip().replace(" ", "")
             if not _DIGITS.match(value):
                 raise ValueError("must be a Zoom meeting number: 9 to 20 digits")
+            value = value.replace(" ", "")
         return value
 
     @field_validator("role", "video_webrtc_mode", mode="before")
@@ -72,19 +84,14 @@ class SignatureEnvelope(CreatedEnvelope[SignatureOut]):
 class ZakBody(ApiModel):
     required_message = "userId is required"
 
-    user_id: str = Field(min_length=1, max_length=320, description="Zoom user id or e-mail")
+    user_id: str = Field(
+        min_length=1, max_length=320, pattern=ZOOM_USER_PATTERN, description="Zoom user id or e-mail"
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _missing(cls, data: object) -> object:
         return _absent_as_missing(data, "userId", "user_id")
-
-    @field_validator("user_id")
-    @classmethod
-    def _strip(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return value.strip()
 
 
 class ZakResponse(BaseModel):

@@ -22,8 +22,7 @@ Decisions, each narrow:
   tests check every string field answers 400 for it.
 - HEAD and Flask's automatic OPTIONS answer with an empty body (and `Allow`); that is not a body outside
   the envelope. Every other response, 404/405/413/415 included, must be the envelope.
-- Defects found in files this suite's authors do not own are listed in `KNOWN_DEFECT_*`, excluded as
-  narrowly as possible and pinned by strict xfail tests at the end of the module.
+- Defects this suite found are pinned by regression tests at the end of the module.
 
 The Zoom side is the sandbox (`zoom_configured`), so the ZAK endpoint answers like Zoom would; no Celery
 worker runs, so a created halaka stays `pending` (its message waits in Redis). `Prefer: wait=N` is capped
@@ -44,9 +43,8 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
-from schemathesis.specs.openapi.checks import missing_required_header, positive_data_acceptance
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from api import create_app
 
@@ -60,19 +58,6 @@ SEMANTIC_400: dict[str, tuple[str, ...]] = {
     "POST /api/v1/halaka/": ("schedule", "teacherId"),
     "PATCH /api/v1/halaka/{id}": ("schedule",),
 }
-
-# Defects this suite found in code owned elsewhere (api/blueprints/zoom.py, api/schemas/zoom.py). Each is
-# excluded as narrowly as possible here and pinned by a strict xfail test at the end of this module: once
-# fixed, that test XPASSes and fails — then delete the exclusion and the xfail.
-KNOWN_DEFECT_CHECKS = {"POST /api/v1/zoom/signature": [missing_required_header]}
-KNOWN_DEFECT_400 = {"POST /api/v1/zoom/signature": ("meetingNumber",)}
-
-
-def _known_defect_input(case: Any) -> bool:
-    """ZAK for a `userId` containing "/" answers 500 (see test_zak_user_id_with_slash_is_not_a_500)."""
-    body = case.body if isinstance(case.body, dict) else {}
-    return case.operation.label == "POST /api/v1/zoom/zak-token" and "/" in str(body.get("userId", ""))
-
 
 BODYLESS_METHODS = {"HEAD", "OPTIONS"}
 
@@ -125,7 +110,7 @@ def envelope(ctx: Any, response: Any, case: Any) -> bool | None:
 
 def _semantic_rejection_allowed(case: Any, response: Any) -> bool:
     label = case.operation.label
-    fields = SEMANTIC_400.get(label, ()) + KNOWN_DEFECT_400.get(label, ()) or None
+    fields = SEMANTIC_400.get(label)
     if fields is None or response.status_code != 400:
         return False
     errors = response.json().get("errors") or []
@@ -141,11 +126,7 @@ def check_case(case: Any, token: str) -> None:
     if isinstance(auth, str) and auth.startswith("Bearer "):
         case.headers["Authorization"] = f"Bearer {token}"
     response = case.call()
-    excluded = list(KNOWN_DEFECT_CHECKS.get(case.operation.label, []))
-    if _semantic_rejection_allowed(case, response):
-        excluded.append(positive_data_acceptance)
-    if _known_defect_input(case):
-        excluded.append(not_a_server_error)
+    excluded = [positive_data_acceptance] if _semantic_rejection_allowed(case, response) else []
     case.validate_response(response, additional_checks=[envelope], excluded_checks=excluded)
 
 
@@ -203,35 +184,20 @@ def test_api_as_student(case, student):
     check_case(case, student.token)
 
 
-# --- Known defects outside this suite's files (see KNOWN_DEFECT_CHECKS) ----------------------------------
+# --- Regression tests for defects this suite found ----------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="api/blueprints/zoom.py: the body is validated before the token is checked (use "
-    "api.schemas.common.validated below auth_required, as the other blueprints do)",
-)
 def test_signature_without_token_is_401_even_with_a_bad_body(client):
     r = client.post("/api/v1/zoom/signature", json={"meetingNumber": "", "role": 7})
     assert r.status_code == 401, r.json
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="api/blueprints/zoom.py + api/schemas/zoom.py: a userId that cannot be a Zoom user id or "
-    "e-mail (here with '/') reaches Zoom, whose non-1001 404 becomes a 500 'Failed to fetch ZAK token'",
-)
 def test_zak_user_id_with_slash_is_not_a_500(client, make_user, zoom_configured):
     admin = make_user("admin")
     r = client.post("/api/v1/zoom/zak-token", json={"userId": "a/b"}, headers=admin.headers)
     assert r.status_code in (400, 404), r.json
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="api/schemas/zoom.py: meetingNumber is documented as any string, but only 9-20 digits "
-    "(or a JSON number) are accepted; document it (pattern / anyOf) so clients and fuzzers know",
-)
 def test_signature_meeting_number_format_is_documented(client):
     spec = client.get("/api/v1/openapi.json").json
     body = spec["components"]["schemas"]["SignatureBody"]["properties"]["meetingNumber"]
