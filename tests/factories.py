@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from shared.db import session_scope
 from shared.models import Enrollment, Halaka, ZoomMeeting
 
-START_URL_SECRET = "zak-start-secret"
+START_URL_SECRET = "startsecret-" + uuid.uuid4().hex  # the host token inside every stored start URL
 
 
 def make_halaka(

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from shared.db import get_engine, session_scope
 from shared.models import Halaka, ZoomMeeting, ZoomStatus
@@ -249,13 +250,17 @@ def _utc(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
+def _segment_row(s: Session, halaka_id: int, index: int) -> ZoomMeeting | None:
+    return s.scalar(
+        select(ZoomMeeting).where(ZoomMeeting.halaka_id == halaka_id, ZoomMeeting.segment_index == index)
+    )
+
+
 def _record(halaka_id: int, index: int, segment: Segment, meeting: dict[str, Any], version: int) -> None:
     occurrences = meeting.get("occurrences") or []
     starts = [_utc(o["start_time"]) for o in occurrences] or [segment.first.start_utc, segment.last.start_utc]
     with session_scope() as s:
-        row = s.scalar(
-            select(ZoomMeeting).where(ZoomMeeting.halaka_id == halaka_id, ZoomMeeting.segment_index == index)
-        )
+        row = _segment_row(s, halaka_id, index)
         if row is None:
             row = ZoomMeeting(halaka_id=halaka_id, segment_index=index)
             s.add(row)
@@ -271,9 +276,7 @@ def _record(halaka_id: int, index: int, segment: Segment, meeting: dict[str, Any
 
 def _forget(halaka_id: int, index: int) -> None:
     with session_scope() as s:
-        row = s.scalar(
-            select(ZoomMeeting).where(ZoomMeeting.halaka_id == halaka_id, ZoomMeeting.segment_index == index)
-        )
+        row = _segment_row(s, halaka_id, index)
         if row is not None:
             s.delete(row)
 

@@ -8,32 +8,20 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
 
 from flask_jwt_extended import create_access_token, create_refresh_token
 
 from shared.db import session_scope
-from shared.models import Enrollment, Halaka, User, ZoomMeeting
+from shared.models import User
 from shared.passwords import hash_password
+from tests.factories import START_URL_SECRET, enroll, make_halaka
+from tests.fixtures import PASSWORD
+from tests.fixtures import Account as Person
 
-PASSWORD = "correct horse battery"
 TEACHER_ZOOM_USER = "teacher@example.com"  # in the Zoom sandbox's user directory
 OTHER_ZOOM_USER = "host@example.com"  # also in the sandbox, linked to nobody here
-START_SECRET = "startsecret-" + uuid.uuid4().hex  # the host token inside every start URL we store
+START_SECRET = START_URL_SECRET  # the host token inside every start URL we store
 _HASH: list[str] = []
-
-
-@dataclass
-class Person:
-    id: int
-    email: str
-    role: str
-    token: str
-    refresh_token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
 
 
 @dataclass
@@ -79,50 +67,9 @@ def add_user(app, role: str, email: str, zoom_user_id: str | None = None) -> Per
 
 def add_halaka(teacher_id: int, meeting_id: int, *, status: str = "ready", title: str = "Halaka") -> int:
     """A weekly halaka starting in 3 days with one provisioned meeting; its start URL holds START_SECRET."""
-    today = datetime.now(UTC).date()
-    with session_scope() as s:
-        halaka = Halaka(
-            title=title,
-            description="",
-            teacher_id=teacher_id,
-            frequency="weekly",
-            days=["monday", "wednesday"],
-            start_time=time(17, 0),
-            duration=60,
-            start_date=today + timedelta(days=3),
-            end_date=today + timedelta(days=60),
-            timezone="Africa/Cairo",
-            zoom_status=status,
-            zoom_host=TEACHER_ZOOM_USER,
-            provisioning_key=uuid.uuid4().hex,
-            schedule_version=1,
-            applied_version=1,
-            attempts=0,
-        )
-        s.add(halaka)
-        s.flush()
-        first = datetime.combine(today + timedelta(days=3), time(15, 0), UTC)
-        s.add(
-            ZoomMeeting(
-                halaka_id=halaka.id,
-                segment_index=0,
-                meeting_id=meeting_id,
-                password="pw-join",
-                join_url=f"https://zoom.example/j/{meeting_id}?pwd=joinsecret",
-                start_url=f"https://zoom.example/s/{meeting_id}?zak={START_SECRET}",
-                first_start=first,
-                last_start=first + timedelta(days=56),
-                occurrence_count=17,
-                occurrence_ids=[],
-                version=1,
-            )
-        )
-        return halaka.id
-
-
-def enroll(halaka_id: int, student_id: int) -> None:
-    with session_scope() as s:
-        s.add(Enrollment(halaka_id=halaka_id, student_id=student_id))
+    return make_halaka(
+        teacher_id, meeting_ids=(meeting_id,), status=status, title=title, host=TEACHER_ZOOM_USER
+    )
 
 
 def build_world(app, *, status: str = "ready") -> World:
