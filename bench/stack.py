@@ -85,6 +85,11 @@ class BenchStack:
         self.redis = start_redis(self.dir / "redis", port, persist=self.redis_persist)
         self.services[index] = self.redis
 
+    def flush_redis(self) -> None:
+        import redis
+
+        redis.Redis.from_url(self.redis.url).flushall()
+
     def role(self, role: str, **env: str) -> RoleProcess:
         """Start one role with extra environment (e.g. API_PORT, API_WORKER_CLASS, WORKER_NAME)."""
         name = env.get("WORKER_NAME", role).replace("@", "-").replace("%h", "")
