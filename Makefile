@@ -35,7 +35,7 @@ chaos: install-dev ## the full-stack chaos scenario
 
 admin: install ## make admin EMAIL=… PASSWORD=… NAME=… (against the stack `make run` started)
 	@test -f var/stack.env || (echo "start the stack with 'make run' first (var/stack.env is missing)"; exit 1)
-	set -a; . ./var/stack.env; set +a; $(PY) -m flask --app api create-admin --email "$(EMAIL)" --password "$(PASSWORD)" --name "$(NAME)"
+	@set -a; . ./var/stack.env; set +a; $(PY) -m flask --app api create-admin --email "$(EMAIL)" --password "$(PASSWORD)" --name "$(NAME)"
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
