@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,6 +21,7 @@ from sqlalchemy import func, select
 
 from shared.db import session_scope
 from shared.models import User
+from tests.integration.helpers import schedule
 from tests.security.world import TEACHER_ZOOM_USER, build_world
 
 TEN_MB = 10 * 1024 * 1024
@@ -40,23 +40,8 @@ HOSTILE_TEXT = {
     "control-chars": "\x01\x02\x1b[31mred\x7f",
     "long": "ق" * 5000,
 }
+SCHEDULE = schedule(start_in=5, length_days=35)
 REJECTED_TEXT = {"nul", "lone-surrogate", "lone-low-surrogate"}  # never storable: must be a 400
-
-
-def _future(days: int) -> str:
-    return (datetime.now(UTC).date() + timedelta(days=days)).isoformat()
-
-
-def _schedule() -> dict:
-    return {
-        "frequency": "weekly",
-        "days": ["monday", "wednesday"],
-        "startTime": "17:00",
-        "duration": 60,
-        "startDate": _future(5),
-        "endDate": _future(40),
-        "timezone": "Africa/Cairo",
-    }
 
 
 def send(client, method: str, path: str, body: Any = None, headers: dict | None = None, **kwargs):
@@ -210,7 +195,7 @@ def test_json_with_numbers_no_parser_should_take_seriously(client, world):
     for literal in ("1e999", "-1e999", "NaN", "Infinity", "9" * 5000, "1.5", "true", '"12"', "-1", "0"):
         r = client.post(
             "/api/v1/halaka/",
-            data=f'{{"title": "t", "teacherId": {literal}, "schedule": {json.dumps(_schedule())}}}',
+            data=f'{{"title": "t", "teacherId": {literal}, "schedule": {json.dumps(SCHEDULE)}}}',
             content_type="application/json",
             headers=world.admin.headers,
         )
@@ -286,8 +271,16 @@ def _base_body(endpoint: str, world) -> dict:
     return {
         "register": _register_body(),
         "login": {"email": world.student.email, "password": "correct horse battery"},
-        "halaka-create": {"title": "Tajweed", "description": "", "schedule": _schedule()},
-        "halaka-patch": {"title": "Tajweed", "description": "", "schedule": _schedule()},
+        "halaka-create": {
+            "title": "Tajweed",
+            "description": "",
+            "schedule": SCHEDULE,
+        },
+        "halaka-patch": {
+            "title": "Tajweed",
+            "description": "",
+            "schedule": SCHEDULE,
+        },
         "users-patch": {"name": "Renamed", "zoomUserId": TEACHER_ZOOM_USER},
         "signature": {"meetingNumber": str(world.meetings[world.own]), "role": 0},
         "zak": {"userId": TEACHER_ZOOM_USER},
@@ -456,7 +449,7 @@ def test_prefer_wait_is_capped(client, app, monkeypatch):
             client,
             "POST",
             "/api/v1/halaka/",
-            {"title": "t", "schedule": _schedule()},
+            {"title": "t", "schedule": SCHEDULE},
             {**world.teacher.headers, "Prefer": prefer},
         )
         assert_clean(r, 201, 400)

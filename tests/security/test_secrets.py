@@ -18,7 +18,6 @@ import logging
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask_jwt_extended import create_access_token
@@ -29,25 +28,10 @@ from shared.logging import json_handler
 from shared.models import ZoomMeeting
 from shared.redis_client import get_redis
 from shared.settings import get_settings
+from tests.integration.helpers import schedule
 from tests.security.world import START_SECRET, TEACHER_ZOOM_USER, World, build_world
 
 PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
-
-
-def _future(days: int) -> str:
-    return (datetime.now(UTC).date() + timedelta(days=days)).isoformat()
-
-
-def _schedule() -> dict:
-    return {
-        "frequency": "weekly",
-        "days": ["monday", "wednesday"],
-        "startTime": "17:00",
-        "duration": 60,
-        "startDate": _future(4),
-        "endDate": _future(30),
-        "timezone": "Africa/Cairo",
-    }
 
 
 # --- 1. start URLs never reach a student -----------------------------------------------------------------
@@ -89,7 +73,11 @@ def _student_actions(world: World) -> list[tuple[str, str, dict]]:
         ("PATCH", f"/api/v1/halaka/{world.own}", {"json": {"title": "mine now"}}),
         ("DELETE", f"/api/v1/halaka/{world.own}", {}),
         ("POST", f"/api/v1/halaka/{world.own}/zoom/retry", {}),
-        ("POST", "/api/v1/halaka/", {"json": {"title": "x", "schedule": _schedule()}}),
+        (
+            "POST",
+            "/api/v1/halaka/",
+            {"json": {"title": "x", "schedule": schedule(start_in=4, length_days=26)}},
+        ),
         ("DELETE", f"/api/v1/halaka/{world.other}/enroll", {}),
         ("POST", f"/api/v1/halaka/{world.other}/enroll", {}),
     ]
@@ -213,7 +201,9 @@ def test_api_logs_of_a_representative_run_hold_no_secrets(app, client, zoom_conf
 
     # halakat: create, list and read (responses carry start URLs for teacher and admin)
     r = client.post(
-        "/api/v1/halaka/", json={"title": f"Halaka {tag}", "schedule": _schedule()}, headers=teacher
+        "/api/v1/halaka/",
+        json={"title": f"Halaka {tag}", "schedule": schedule(start_in=4, length_days=26)},
+        headers=teacher,
     )
     assert r.status_code == 201
     for who in (world.teacher, world.admin):
@@ -280,7 +270,7 @@ def test_worker_logs_while_provisioning_hold_no_start_url_or_zoom_secret(app, cl
     world = build_world(app)
     r = client.post(
         "/api/v1/halaka/",
-        json={"title": "Provisioned", "schedule": _schedule()},
+        json={"title": "Provisioned", "schedule": schedule(start_in=4, length_days=26)},
         headers=world.teacher.headers,
     )
     assert r.status_code == 201
