@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 
 import jwt as pyjwt
-import psycopg
 from flask import Flask, Response, g, request
 from flask_jwt_extended import current_user, get_jwt, jwt_required, verify_jwt_in_request
 from flask_jwt_extended import default_callbacks as jwt_defaults
@@ -19,7 +16,6 @@ from flask_jwt_extended.config import config as jwt_config
 from api.db_session import db
 from api.errors import ApiError, error_response
 from api.extensions import jwt
-from shared.db import get_engine
 from shared.models import Role, User
 from shared.redis_client import get_redis
 
@@ -166,58 +162,6 @@ def is_revoked(jti: str) -> bool:
 def caller_id() -> int:
     """The user id of the verified token (under `token_required`)."""
     return int(g.token_claims[jwt_config.identity_claim_key])
-
-
-class _ReadConnections:
-    """Autocommit psycopg connections for single read-only statements on the hot path.
-
-    The ORM session costs a pool checkout with a ping, a BEGIN and a ROLLBACK around each query; a
-    single SELECT needs none of them. Idle connections are kept (LIFO, at most `MAX_IDLE`) per process
-    (a forked child starts empty). Instead of pinging, a statement that fails on a broken connection is
-    retried once on a new one: it only reads, so that is always safe.
-    """
-
-    MAX_IDLE = 32
-
-    def __init__(self) -> None:
-        self._pid = 0
-        self._idle: deque[psycopg.Connection] = deque()
-        self._inherited: list[deque[psycopg.Connection]] = []
-
-    def _connect(self) -> psycopg.Connection:
-        engine = get_engine()
-        args, kwargs = engine.dialect.create_connect_args(engine.url)
-        return psycopg.connect(*args, **kwargs, autocommit=True)
-
-    def fetch_one(self, sql: str, params: Mapping[str, Any]) -> tuple | None:
-        if self._pid != os.getpid():
-            # never close a parent's connections from a child: that would end the parent's sessions
-            self._inherited.append(self._idle)
-            self._idle, self._pid = deque(), os.getpid()
-        for attempt in (1, 2):
-            try:
-                connection = self._idle.pop()
-            except IndexError:
-                connection = self._connect()
-            try:
-                row = connection.execute(sql, params).fetchone()
-            except psycopg.OperationalError:
-                connection.close()
-                if attempt == 2:
-                    raise
-                continue
-            except BaseException:
-                connection.close()
-                raise
-            if len(self._idle) < self.MAX_IDLE:
-                self._idle.append(connection)
-            else:
-                connection.close()
-            return row
-        raise AssertionError("unreachable")
-
-
-read_connections = _ReadConnections()
 
 
 def check_caller(found: bool, active: bool | None) -> None:

@@ -1,11 +1,16 @@
-"""One SQLAlchemy engine per process and the session factory both the API and the workers use."""
+"""One SQLAlchemy engine per process, the session factory both the API and the workers use, and a few
+autocommit connections for single reads on the hottest path (the signature check)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections import deque
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,3 +52,55 @@ def dispose_engine() -> None:
     """Drop pooled connections inherited across fork (Celery prefork children, gunicorn workers)."""
     if get_engine.cache_info().currsize:
         get_engine().dispose(close=False)
+
+
+class ReadConnections:
+    """Autocommit psycopg connections for single read-only statements on the hot path.
+
+    The ORM session costs a pool checkout with a ping, a BEGIN and a ROLLBACK around each query; a
+    single SELECT needs none of them. Idle connections are kept (LIFO, at most `MAX_IDLE`) per process
+    (a forked child starts empty). Instead of pinging, a statement that fails on a broken connection is
+    retried once on a new one: it only reads, so that is always safe.
+    """
+
+    MAX_IDLE = 32
+
+    def __init__(self) -> None:
+        self._pid = 0
+        self._idle: deque[psycopg.Connection] = deque()
+        self._inherited: list[deque[psycopg.Connection]] = []
+
+    def _connect(self) -> psycopg.Connection:
+        engine = get_engine()
+        args, kwargs = engine.dialect.create_connect_args(engine.url)
+        return psycopg.connect(*args, **kwargs, autocommit=True)
+
+    def fetch_one(self, sql: str, params: Mapping[str, Any]) -> tuple | None:
+        if self._pid != os.getpid():
+            # never close a parent's connections from a child: that would end the parent's sessions
+            self._inherited.append(self._idle)
+            self._idle, self._pid = deque(), os.getpid()
+        for attempt in (1, 2):
+            try:
+                connection = self._idle.pop()
+            except IndexError:
+                connection = self._connect()
+            try:
+                row = connection.execute(sql, params).fetchone()
+            except psycopg.OperationalError:
+                connection.close()
+                if attempt == 2:
+                    raise
+                continue
+            except BaseException:
+                connection.close()
+                raise
+            if len(self._idle) < self.MAX_IDLE:
+                self._idle.append(connection)
+            else:
+                connection.close()
+            return row
+        raise AssertionError("unreachable")
+
+
+read_connections = ReadConnections()

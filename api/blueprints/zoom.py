@@ -10,13 +10,13 @@ from flask import Response, jsonify
 from flask_openapi3 import APIBlueprint, Tag
 from sqlalchemy import BigInteger, BindParameter, Integer, Select, and_, bindparam, exists, select
 
-from api.auth_context import auth_required, caller_id, check_caller, me, read_connections, token_required
+from api.auth_context import auth_required, caller_id, check_caller, me, token_required
 from api.errors import ApiError
 from api.responses import created
 from api.schemas.common import responses, validated
 from api.schemas.zoom import SignatureBody, SignatureEnvelope, SignatureOut, ZakBody, ZakResponse
 from shared.access import Viewer, can_fetch_zak, can_sign
-from shared.db import get_engine
+from shared.db import get_engine, read_connections
 from shared.models import Enrollment, Halaka, User, ZoomMeeting, ZoomStatus
 from shared.settings import get_settings
 from shared.zoom.client import get_zoom_client
