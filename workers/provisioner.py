@@ -111,7 +111,7 @@ def _begin(halaka_id: int) -> Snapshot | None:
             return None
         if h.zoom_status == ZoomStatus.ready and h.applied_version == h.schedule_version:
             return None
-        status = ZoomStatus.updating if h.meetings else ZoomStatus.provisioning
+        status = ZoomStatus.updating if h.applied_version else ZoomStatus.provisioning
         if h.zoom_status != status:
             h.zoom_status, h.status_changed_at = status, datetime.now(UTC)
         h.attempts += 1
