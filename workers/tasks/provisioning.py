@@ -60,7 +60,7 @@ def _fail(halaka_id: int, message: str) -> None:
             h.zoom_status, h.status_changed_at = ZoomStatus.failed, datetime.now(UTC)
 
 
-def _reschedule(halaka_id: int, exc: ZoomError | OperationalError) -> float | None:
+def _reschedule(halaka_id: int, exc: ZoomError) -> float | None:
     """Store the next attempt; the countdown for Celery when it is short, None when deferred/failed."""
     settings = get_settings()
     with session_scope() as s:
@@ -77,8 +77,7 @@ def _reschedule(halaka_id: int, exc: ZoomError | OperationalError) -> float | No
                 1, settings.provision_backoff_base, settings.provision_backoff_cap, exc.retry_after
             )
         elif h.attempts >= settings.provision_max_attempts:
-            message = describe(exc, host) if isinstance(exc, ZoomError) else "database unavailable"
-            h.zoom_error = f"gave up after {h.attempts} attempts: {message}"
+            h.zoom_error = f"gave up after {h.attempts} attempts: {describe(exc, host)}"
             if h.zoom_status != ZoomStatus.deleting:
                 h.zoom_status, h.status_changed_at = ZoomStatus.failed, datetime.now(UTC)
             h.next_attempt_at = None
@@ -90,9 +89,7 @@ def _reschedule(halaka_id: int, exc: ZoomError | OperationalError) -> float | No
                 settings.provision_backoff_cap,
                 getattr(exc, "retry_after", None),
             )
-            h.zoom_error = (
-                describe(exc, host) if isinstance(exc, ZoomError) else "database error"
-            ) + f" (attempt {h.attempts}, retrying)"
+            h.zoom_error = f"{describe(exc, host)} (attempt {h.attempts}, retrying)"
         lease = timedelta(seconds=settings.reconcile_stale_seconds)
         h.next_attempt_at = datetime.now(UTC) + timedelta(seconds=delay) + lease
         if delay > MAX_COUNTDOWN:
