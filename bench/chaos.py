@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import requests
 
-from bench.stack import BenchStack
+from bench.stack import BenchStack, schedule
 from shared.zoom.payloads import key_from_agenda
 
 CHAOS_ENV = {
@@ -67,28 +67,9 @@ class Report:
 
 
 def _schedule(i: int) -> dict:
-    from datetime import UTC, datetime, timedelta
-
-    start = datetime.now(UTC).date() + timedelta(days=3)
     if i % 10 == 0:  # every tenth is daily for 60 days: two Zoom meetings (50 + 10)
-        return {
-            "frequency": "daily",
-            "days": [],
-            "startTime": "07:30",
-            "duration": 45,
-            "startDate": start.isoformat(),
-            "endDate": (start + timedelta(days=59)).isoformat(),
-            "timezone": "Asia/Riyadh",
-        }
-    return {
-        "frequency": "weekly",
-        "days": ["sunday", "tuesday"],
-        "startTime": "17:00",
-        "duration": 60,
-        "startDate": start.isoformat(),
-        "endDate": (start + timedelta(days=27)).isoformat(),
-        "timezone": "Africa/Cairo",
-    }
+        return schedule("daily", [], "07:30", 60, "Asia/Riyadh", duration=45)
+    return schedule("weekly", ["sunday", "tuesday"], "17:00", 28, "Africa/Cairo")
 
 
 def _create_all(url: str, token: str, n: int, pace_seconds: float, report: Report) -> None:

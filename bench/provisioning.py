@@ -10,13 +10,12 @@ import argparse
 import threading
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 
 import psutil
 import requests
 
 from bench.loadgen import run_load
-from bench.stack import BenchStack
+from bench.stack import BenchStack, schedule
 from shared.zoom.payloads import key_from_agenda
 
 FAST_RETRY = {
@@ -28,18 +27,9 @@ FAST_RETRY = {
 
 
 def halaka_body(i: int) -> dict:
-    start = datetime.now(UTC).date() + timedelta(days=3)
     return {
         "title": f"Bench {i}",
-        "schedule": {
-            "frequency": "weekly",
-            "days": ["monday", "thursday"],
-            "startTime": "18:00",
-            "duration": 60,
-            "startDate": start.isoformat(),
-            "endDate": (start + timedelta(days=27)).isoformat(),
-            "timezone": "Africa/Cairo",
-        },
+        "schedule": schedule("weekly", ["monday", "thursday"], "18:00", 28, "Africa/Cairo"),
     }
 
 

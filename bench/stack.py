@@ -23,6 +23,24 @@ from zoomsim.control import SandboxControl
 PASSWORD = "bench-password-123"
 
 
+def schedule(
+    frequency: str, days: list[str], start_time: str, length_days: int, timezone: str, duration: int = 60
+) -> dict:
+    """A schedule starting in three days and lasting `length_days` (inclusive of both ends)."""
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime.now(UTC).date() + timedelta(days=3)
+    return {
+        "frequency": frequency,
+        "days": days,
+        "startTime": start_time,
+        "duration": duration,
+        "startDate": start.isoformat(),
+        "endDate": (start + timedelta(days=length_days - 1)).isoformat(),
+        "timezone": timezone,
+    }
+
+
 class BenchStack:
     def __init__(self, extra_env: dict[str, str] | None = None, redis_persist: bool = False) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="halaka-bench-"))
