@@ -140,8 +140,7 @@ class ZoomClient:
         token = self._tokens.token()
         response = self._send(call, token)
         if _is_invalid_token(response):
-            self._tokens.invalidate(token)
-            response = self._send(call, self._tokens.token())
+            response = self._send(call, self._tokens.replace(token))
         if response.ok:
             return response
         error = parse_error(response.status_code, response.headers, response.content)

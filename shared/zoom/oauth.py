@@ -100,31 +100,37 @@ class TokenProvider:
             return cached.token
         return self._shared_or_refresh()
 
-    def invalidate(self, token: str) -> None:
-        """Forget `token` after Zoom said 124, unless another process already replaced it."""
-        cached = self._local
-        if cached is not None and cached.token == token:
-            self._local = None
-        self._compare_and_delete(keys=[self._token_key], args=[token])
+    def replace(self, rejected: str) -> str:
+        """A token other than `rejected`, which Zoom just refused with 124 (expired or revoked).
 
-    def _shared_or_refresh(self) -> str:
+        Drops `rejected` here and in Redis (unless another process already replaced it), then never
+        hands it out again: a thread that read it from Redis just before the delete may still store
+        it as the process copy, so "the copy" alone cannot be trusted to be fresh.
+        """
+        cached = self._local
+        if cached is not None and cached.token != rejected and self._clock() < cached.refresh_at:
+            return cached.token
+        self._compare_and_delete(keys=[self._token_key], args=[rejected])
+        return self._shared_or_refresh(rejected)
+
+    def _shared_or_refresh(self, rejected: str | None = None) -> str:
         credentials = credentials_from(self._settings)
         deadline = self._clock() + self._wait_timeout
         lock = self._redis.lock(self._lock_key, timeout=self._lock_ttl, thread_local=False)
         while True:
-            token = self._read_shared()
+            token = self._read_shared(rejected)
             if token is not None:
                 return token
             if lock.acquire(blocking=False):
                 try:
-                    return self._read_shared() or self._refresh(credentials)
+                    return self._read_shared(rejected) or self._refresh(credentials)
                 finally:
                     _release(lock)
             if self._clock() >= deadline:
                 raise ZoomTransientError("timed out waiting for another process to refresh the Zoom token")
             self._sleep(POLL_INTERVAL)
 
-    def _read_shared(self) -> str | None:
+    def _read_shared(self, rejected: str | None) -> str | None:
         pipe = self._redis.pipeline(transaction=True)
         pipe.get(self._token_key)
         pipe.pttl(self._token_key)
@@ -132,6 +138,8 @@ class TokenProvider:
         if value is None or pttl <= 0:
             return None
         token = value.decode() if isinstance(value, bytes) else value
+        if token == rejected:
+            return None
         self._local = _Cached(token, self._clock() + pttl / 1000)
         return token
 

@@ -167,16 +167,35 @@ def test_a_crashed_lock_holder_delays_but_does_not_block_refresh(settings, rds):
 
 
 @responses.activate
-def test_invalidate_drops_only_the_token_that_failed(settings, rds):
+def test_replace_drops_only_the_token_that_failed(settings, rds):
     token_reply("tok-1")
+    token_reply("tok-3")
     provider = TokenProvider(settings, rds)
     assert provider.token() == "tok-1"
     rds.set(TOKEN_KEY, "tok-2", px=60_000)
-    provider.invalidate("tok-1")
+    assert provider.replace("tok-1") == "tok-2", "another process already refreshed: reuse its token"
     assert rds.get(TOKEN_KEY) == b"tok-2"
+    assert provider.replace("tok-1") == "tok-2", "a late 124 for an old token costs nothing"
+    assert provider.replace("tok-2") == "tok-3"
+    assert rds.get(TOKEN_KEY) == b"tok-3"
+    assert len(token_calls()) == 2
+
+
+@responses.activate
+def test_replace_never_hands_back_the_rejected_token(settings, rds):
+    """The race CI once hit: thread B reads tok-1 from Redis, thread A gets 124 and deletes it, then B
+    stores tok-1 as the process copy. A's retry must not take that copy."""
+    token_reply("tok-1")
+    token_reply("tok-2")
+    provider = TokenProvider(settings, rds)
+    assert provider.token() == "tok-1"
+    rds.delete(TOKEN_KEY)
+    assert provider.token() == "tok-1", "the stale process copy"
+    assert provider.replace("tok-1") == "tok-2"
     assert provider.token() == "tok-2"
-    provider.invalidate("tok-2")
-    assert rds.get(TOKEN_KEY) is None
+    rds.set(TOKEN_KEY, "tok-2", px=60_000)
+    assert provider.replace("tok-1") == "tok-2"
+    assert len(token_calls()) == 2
 
 
 @responses.activate
