@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
-from functools import wraps
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache, wraps
+from types import MappingProxyType
 from typing import Any
 
 import jwt as pyjwt
@@ -92,7 +94,8 @@ def token_required(view: Callable) -> Callable:
     passes what it read to `check_caller`: one database round trip instead of two.
 
     The common case (one well-formed `Authorization: Bearer <jwt>` that verifies) is checked with one
-    PyJWT decode using flask-jwt-extended's own settings; anything else goes through
+    PyJWT decode using flask-jwt-extended's own settings (remembered per token until it expires; the
+    revocation check runs on every request); anything else goes through
     flask-jwt-extended's full `verify_jwt_in_request`, so every failure answers exactly as elsewhere.
     `me()` raises under this decorator, so a view cannot silently run without its user check.
     """
@@ -130,21 +133,22 @@ def _verified_claims_fast() -> dict | None:
     token = header[len(prefix) :]
     if not token or " " in token:
         return None
+    audience = jwt_config.decode_audience
     try:
-        claims = pyjwt.decode(
+        claims = _decode_verified(
             token,
             jwt_config.decode_key,
-            algorithms=jwt_config.decode_algorithms,
-            audience=jwt_config.decode_audience,
-            issuer=jwt_config.decode_issuer,
-            leeway=jwt_config.leeway,
-            options={
-                "verify_aud": jwt_config.decode_audience is not None,
-                "verify_sub": jwt_config.verify_sub,
-            },
+            tuple(jwt_config.decode_algorithms),
+            tuple(audience) if isinstance(audience, list | set | tuple) else audience,
+            jwt_config.decode_issuer,
+            jwt_config.leeway,
+            jwt_config.verify_sub,
         )
     except pyjwt.PyJWTError:
         return None
+    exp = claims.get("exp")
+    if exp is not None and exp <= time.time() - _seconds(jwt_config.leeway):
+        return None  # expired since it was first verified: the full path answers "Token has expired"
     if (
         jwt_config.identity_claim_key not in claims
         or claims.get("type") != "access"
@@ -152,7 +156,39 @@ def _verified_claims_fast() -> dict | None:
         or is_revoked(claims["jti"])
     ):
         return None
-    return claims
+    return dict(claims)
+
+
+def _seconds(leeway: float | timedelta) -> float:
+    return leeway.total_seconds() if isinstance(leeway, timedelta) else leeway
+
+
+@lru_cache(maxsize=4096)
+def _decode_verified(
+    token: str,
+    key: str,
+    algorithms: tuple[str, ...],
+    audience: str | tuple[str, ...] | None,
+    issuer: str | None,
+    leeway: float | timedelta,
+    verify_sub: bool,
+) -> Mapping[str, Any]:
+    """PyJWT's full verification of a token, remembered per token and decode settings.
+
+    A token that verified once stays valid until its `exp` (the caller re-checks that; `nbf` and `iat`
+    only become more valid with time), so a client re-using its token pays the decode once. Failures
+    raise and are not remembered; revocation is never cached (checked in Redis on every request).
+    """
+    claims = pyjwt.decode(
+        token,
+        key,
+        algorithms=list(algorithms),
+        audience=list(audience) if isinstance(audience, tuple) else audience,
+        issuer=issuer,
+        leeway=leeway,
+        options={"verify_aud": audience is not None, "verify_sub": verify_sub},
+    )
+    return MappingProxyType(claims)
 
 
 def is_revoked(jti: str) -> bool:

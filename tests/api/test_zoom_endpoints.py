@@ -6,6 +6,7 @@ the signature path never calls Zoom, it only looks the meeting number up.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -443,6 +444,39 @@ def test_usual_tokens_take_the_single_decode_path(client, world, monkeypatch):
 
     monkeypatch.setattr(auth_context, "verify_jwt_in_request", full_path)
     assert sign(client, world.accounts["student"], world.meetings["A"]).status_code == OK
+
+
+def test_a_token_is_decoded_once_and_still_expires(app, client, world, monkeypatch):
+    """The single-decode path remembers a verified token; a remembered token that has since expired
+    answers exactly as an unseen expired one does."""
+    from flask_jwt_extended import create_access_token
+
+    import api.auth_context as auth_context
+
+    student = world.accounts["student"]
+    with app.app_context():
+        token = create_access_token(identity=str(student.id), expires_delta=timedelta(seconds=2))
+    account = dataclasses.replace(student, token=token)
+    decodes = []
+    original = auth_context.pyjwt.decode
+    monkeypatch.setattr(auth_context.pyjwt, "decode", lambda *a, **k: decodes.append(1) or original(*a, **k))
+    for _ in range(3):
+        assert sign(client, account, world.meetings["A"]).status_code == OK
+    assert len(decodes) == 1
+    time.sleep(2.1)
+    r = sign(client, account, world.meetings["A"])
+    assert r.status_code == 401 and r.json["message"] == "Token has expired"
+
+
+def test_a_remembered_token_is_still_checked_for_revocation_and_its_user(client, world):
+    student = world.accounts["student"]
+    assert sign(client, student, world.meetings["A"]).status_code == OK
+    with session_scope() as session:
+        from shared.models import User
+
+        session.get(User, student.id).active = False
+    r = sign(client, student, world.meetings["A"])
+    assert r.status_code == 401 and r.json["message"] == "User not found or inactive"
 
 
 def test_custom_jwt_callbacks_switch_the_single_decode_path_off(app, client, world, monkeypatch):
