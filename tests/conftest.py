@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 pytest_plugins = ["tests.fixtures", "tests.sandbox_fixture", "tests.worker_fixture"]
 
@@ -30,9 +31,9 @@ def _start_services() -> tuple[str, str]:
         _SERVICES.append(pg)
         db_url = pg.url
     if not redis_url:
-        redis = start_redis(_TMP / "redis", free_port(), persist=False)
-        _SERVICES.append(redis)
-        redis_url = redis.url
+        redis_server = start_redis(_TMP / "redis", free_port(), persist=False)
+        _SERVICES.append(redis_server)
+        redis_url = redis_server.url
     return db_url, redis_url
 
 
@@ -73,6 +74,14 @@ def database_url() -> str:
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     return os.environ["REDIS_URL"]
+
+
+@pytest.fixture
+def rds(redis_url: str) -> Iterator[redis.Redis]:
+    """A client of the test Redis, for tests that talk to it directly."""
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
 
 
 # Ids are not restarted: a task still in flight from an earlier test then names no row of the next one.

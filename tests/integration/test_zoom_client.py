@@ -6,7 +6,6 @@ Every request body the client sends is checked against Zoom's OpenAPI spec throu
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -43,13 +42,6 @@ def weekly_payload(**changes: Any) -> dict[str, Any]:
         "settings": {"join_before_host": False, "waiting_room": True},
     }
     return {**payload, **changes}
-
-
-@pytest.fixture
-def rds(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
-    yield client
-    client.close()
 
 
 @pytest.fixture

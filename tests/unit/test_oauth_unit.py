@@ -9,7 +9,6 @@ import base64
 import logging
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 import redis
@@ -48,13 +47,6 @@ def make_settings(database_url: str, redis_url: str, **overrides) -> Settings:
 @pytest.fixture
 def settings(database_url: str, redis_url: str) -> Settings:
     return make_settings(database_url, redis_url)
-
-
-@pytest.fixture
-def rds(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
-    yield client
-    client.close()
 
 
 @pytest.fixture

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-import redis
 
 from shared.zoom.errors import ZoomRateLimited
 from shared.zoom.rate_budget import (
@@ -17,13 +14,6 @@ from shared.zoom.rate_budget import (
     emission_interval_us,
     tolerance_us,
 )
-
-
-@pytest.fixture
-def rds(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
-    yield client
-    client.close()
 
 
 @pytest.mark.parametrize(
