@@ -1,14 +1,39 @@
-"""Rows straight into the database, for API tests that need provisioned halakat without a worker."""
+"""Rows straight into the database: users, and provisioned halakat for API tests that need no worker."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 
 from shared.db import session_scope
-from shared.models import Enrollment, Halaka, ZoomMeeting
+from shared.models import Enrollment, Halaka, User, ZoomMeeting
+from shared.passwords import hash_password
 
 START_URL_SECRET = "startsecret-" + uuid.uuid4().hex  # the host token inside every stored start URL
+PASSWORD = "correct horse battery"
+
+
+@lru_cache(maxsize=1)
+def password_hash() -> str:
+    """One hash of PASSWORD for every test user: hashing is the slow part of making one."""
+    return hash_password(PASSWORD)
+
+
+def insert_user(name: str, email: str, role: str, zoom_user_id: str | None = None) -> int:
+    """An active user who logs in with PASSWORD; returns its id."""
+    with session_scope() as session:
+        user = User(
+            name=name,
+            email=email,
+            role=role,
+            active=True,
+            password_hash=password_hash(),
+            zoom_user_id=zoom_user_id,
+        )
+        session.add(user)
+        session.flush()
+        return user.id
 
 
 def make_halaka(

@@ -8,11 +8,7 @@ from dataclasses import dataclass
 import pytest
 from flask.testing import FlaskClient
 
-from shared.db import session_scope
-from shared.models import User
-from shared.passwords import hash_password
-
-PASSWORD = "correct horse battery"
+from tests.factories import PASSWORD, insert_user
 
 
 @dataclass
@@ -48,18 +44,7 @@ def make_user(client: FlaskClient) -> Callable[..., Account]:
     def _make(role: str = "student", zoom_user_id: str | None = None, email: str | None = None) -> Account:
         counter["n"] += 1
         email = email or f"{role}{counter['n']}@example.com"
-        with session_scope() as session:
-            user = User(
-                name=f"{role.title()} {counter['n']}",
-                email=email,
-                role=role,
-                active=True,
-                password_hash=hash_password(PASSWORD),
-                zoom_user_id=zoom_user_id,
-            )
-            session.add(user)
-            session.flush()
-            user_id = user.id
+        user_id = insert_user(f"{role.title()} {counter['n']}", email, role, zoom_user_id)
         response = client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
         assert response.status_code == 200, response.json
         data = response.json["data"]

@@ -11,7 +11,7 @@ import pytest
 from flask_jwt_extended import create_access_token
 
 from shared.settings import get_settings
-from tests.fixtures import PASSWORD
+from tests.factories import PASSWORD
 
 REGISTER = {"name": "Amina", "email": "Amina@Example.com", "password": "s3cret-pass", "role": "teacher"}
 

@@ -19,7 +19,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api import create_app
-from tests.security.world import OTHER_ZOOM_USER, PASSWORD, TEACHER_ZOOM_USER, Person, World, build_world
+from tests.factories import PASSWORD
+from tests.security.world import OTHER_ZOOM_USER, TEACHER_ZOOM_USER, Person, World, build_world
 
 ROLES = ("anonymous", "student", "teacher", "admin")
 IGNORED_METHODS = {"HEAD", "OPTIONS"}  # answered by Flask for every rule

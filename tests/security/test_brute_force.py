@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from shared.settings import Settings, get_settings
-from tests.security.world import PASSWORD, build_world
+from tests.factories import PASSWORD
+from tests.security.world import build_world
 
 LIMIT = 5
 LOGIN = "/api/v1/auth/login"

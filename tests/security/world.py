@@ -11,17 +11,12 @@ from dataclasses import dataclass, field
 
 from flask_jwt_extended import create_access_token, create_refresh_token
 
-from shared.db import session_scope
-from shared.models import User
-from shared.passwords import hash_password
-from tests.factories import START_URL_SECRET, enroll, make_halaka
-from tests.fixtures import PASSWORD
+from tests.factories import START_URL_SECRET, enroll, insert_user, make_halaka
 from tests.fixtures import Account as Person
 
 TEACHER_ZOOM_USER = "teacher@example.com"  # in the Zoom sandbox's user directory
 OTHER_ZOOM_USER = "host@example.com"  # also in the sandbox, linked to nobody here
 START_SECRET = START_URL_SECRET  # the host token inside every start URL we store
-_HASH: list[str] = []
 
 
 @dataclass
@@ -39,25 +34,8 @@ class World:
         return {"admin": self.admin, "teacher": self.teacher, "student": self.student}.get(role)
 
 
-def password_hash() -> str:
-    if not _HASH:
-        _HASH.append(hash_password(PASSWORD))
-    return _HASH[0]
-
-
 def add_user(app, role: str, email: str, zoom_user_id: str | None = None) -> Person:
-    with session_scope() as s:
-        user = User(
-            name=f"{role.title()} {email.split('@')[0]}",
-            email=email,
-            role=role,
-            active=True,
-            password_hash=password_hash(),
-            zoom_user_id=zoom_user_id,
-        )
-        s.add(user)
-        s.flush()
-        user_id = user.id
+    user_id = insert_user(f"{role.title()} {email.split('@')[0]}", email, role, zoom_user_id)
     with app.app_context():
         claims = {"role": role}
         access = create_access_token(identity=str(user_id), additional_claims=claims)
