@@ -78,7 +78,8 @@ class Snapshot:
     rows: tuple[Row, ...]
 
 
-def _lease() -> timedelta:
+def lease() -> timedelta:
+    """How long a run owns a halaka before the reconciler may assume its worker was lost."""
     return timedelta(seconds=get_settings().reconcile_stale_seconds)
 
 
@@ -115,7 +116,7 @@ def _begin(halaka_id: int) -> Snapshot | None:
         if h.zoom_status != status:
             h.zoom_status, h.status_changed_at = status, datetime.now(UTC)
         h.attempts += 1
-        h.next_attempt_at = datetime.now(UTC) + _lease()
+        h.next_attempt_at = datetime.now(UTC) + lease()
         return _snapshot(h)
 
 
@@ -185,7 +186,7 @@ def _apply(snap: Snapshot, client: ZoomClient) -> None:
         else:
             meeting = _create_or_adopt(snap, client, segment, key, found.get(key))
             kept.add(int(meeting["id"]))
-        _record(snap.id, index, segment, meeting, snap.version)
+        _record(snap.id, index, meeting, snap.version)
     for index in sorted(set(rows) - set(range(len(segments)))):
         client.delete_meeting(rows[index].meeting_id)
         _forget(snap.id, index)
@@ -256,9 +257,10 @@ def _segment_row(s: Session, halaka_id: int, index: int) -> ZoomMeeting | None:
     )
 
 
-def _record(halaka_id: int, index: int, segment: Segment, meeting: dict[str, Any], version: int) -> None:
-    occurrences = meeting.get("occurrences") or []
-    starts = [_utc(o["start_time"]) for o in occurrences] or [segment.first.start_utc, segment.last.start_utc]
+def _record(halaka_id: int, index: int, meeting: dict[str, Any], version: int) -> None:
+    """Store a meeting `_checked` has passed (so it has occurrences)."""
+    occurrences = meeting["occurrences"]
+    starts = [_utc(o["start_time"]) for o in occurrences]
     with session_scope() as s:
         row = _segment_row(s, halaka_id, index)
         if row is None:
@@ -291,7 +293,7 @@ def delete(halaka_id: int, client: ZoomClient) -> str:
             if h is None or h.zoom_status != ZoomStatus.deleting:
                 return "nothing to do"
             h.attempts += 1
-            h.next_attempt_at = datetime.now(UTC) + _lease()
+            h.next_attempt_at = datetime.now(UTC) + lease()
             snap = _snapshot(h)
         for row in snap.rows:
             client.delete_meeting(row.meeting_id)
@@ -319,5 +321,5 @@ def due_for_work(limit: int = 500) -> list[tuple[int, str]]:
             .with_for_update(skip_locked=True, of=Halaka)
         ).all()
         for h in rows:
-            h.next_attempt_at = now + _lease()
+            h.next_attempt_at = now + lease()
         return [(h.id, h.zoom_status) for h in rows]

@@ -35,7 +35,7 @@ from workers.celery_app import app
 log = logging.getLogger(__name__)
 MAX_COUNTDOWN = 600.0
 BUSY_COUNTDOWN = 5.0
-TASK_OPTIONS = {"bind": True, "acks_late": True, "reject_on_worker_lost": True, "max_retries": None}
+TASK_OPTIONS = {"bind": True, "max_retries": None}  # acks late, rejected on worker loss: celery_config
 
 
 def describe(exc: ZoomError, host: str | None) -> str:
@@ -47,12 +47,12 @@ def describe(exc: ZoomError, host: str | None) -> str:
     return f"Zoom error: {exc.message}" + (f" (code {exc.code})" if exc.code else "")
 
 
-def _fail(halaka_id: int, message: str) -> None:
+def _fail(halaka_id: int, exc: ZoomError) -> None:
     with session_scope() as s:
         h = s.get(Halaka, halaka_id)
         if h is None:
             return
-        h.zoom_error = message
+        h.zoom_error = describe(exc, h.zoom_host)
         h.next_attempt_at = None
         if h.zoom_status == ZoomStatus.deleting:
             h.next_attempt_at = datetime.now(UTC) + timedelta(hours=1)  # keep trying to delete, slowly
@@ -83,18 +83,13 @@ def _reschedule(halaka_id: int, exc: ZoomError) -> float | None:
             h.next_attempt_at = None
             return None
         else:
-            delay = retry_delay(
-                h.attempts,
-                settings.provision_backoff_base,
-                settings.provision_backoff_cap,
-                getattr(exc, "retry_after", None),
-            )
+            delay = retry_delay(h.attempts, settings.provision_backoff_base, settings.provision_backoff_cap)
             h.zoom_error = f"{describe(exc, host)} (attempt {h.attempts}, retrying)"
-        lease = timedelta(seconds=settings.reconcile_stale_seconds)
-        h.next_attempt_at = datetime.now(UTC) + timedelta(seconds=delay) + lease
+        due = datetime.now(UTC) + timedelta(seconds=delay)
         if delay > MAX_COUNTDOWN:
-            h.next_attempt_at = datetime.now(UTC) + timedelta(seconds=delay)
+            h.next_attempt_at = due  # the reconciler enqueues it then
             return None
+        h.next_attempt_at = due + provisioner.lease()  # Celery retries it then; the lease covers that
         return delay
 
 
@@ -102,10 +97,9 @@ def run(task: Task, halaka_id: int, work: Callable[[int, ZoomClient], str]) -> s
     try:
         outcome = work(halaka_id, get_zoom_client())
     except ZoomError as exc:
-        if exc.permanent and not isinstance(exc, ZoomRateLimited):
-            host = _host(halaka_id)
+        if exc.permanent:
             log.warning("provisioning failed permanently", extra={"halaka_id": halaka_id, "code": exc.code})
-            _fail(halaka_id, describe(exc, host))
+            _fail(halaka_id, exc)
             return "failed"
         countdown = _reschedule(halaka_id, exc)
         log.info(
@@ -122,12 +116,6 @@ def run(task: Task, halaka_id: int, work: Callable[[int, ZoomClient], str]) -> s
     return outcome
 
 
-def _host(halaka_id: int) -> str | None:
-    with session_scope() as s:
-        h = s.get(Halaka, halaka_id)
-        return h.zoom_host if h else None
-
-
 @app.task(name=SYNC_TASK, **TASK_OPTIONS)
 def sync_halaka(self: Task, halaka_id: int) -> str:
     """Provision or update a halaka's Zoom meetings."""
@@ -140,7 +128,7 @@ def delete_halaka(self: Task, halaka_id: int) -> str:
     return run(self, halaka_id, provisioner.delete)
 
 
-@app.task(name=RECONCILE_TASK, acks_late=True)
+@app.task(name=RECONCILE_TASK)
 def reconcile() -> int:
     """Enqueue every halaka whose work is due: never enqueued, lost with a worker or broker, or deferred."""
     due = provisioner.due_for_work()
