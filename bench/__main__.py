@@ -17,8 +17,7 @@ import psutil
 
 from bench import provisioning, signature
 from bench.report import markdown_table, print_table
-
-ROOT = Path(__file__).resolve().parent.parent
+from stack.entry import ROOT
 
 BARS = {
     "Signature endpoint vs bare signer": (

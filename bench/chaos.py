@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import requests
 
+from bench.provisioning import wait_settled
 from bench.stack import BenchStack, schedule
 from shared.zoom.payloads import key_from_agenda
 
@@ -155,14 +156,13 @@ def run(
         event(pace * 0.6 + outage / 2, "SIGKILL worker 2 and restart", lambda: kill_and_restart(1))
         event(pace * 0.6 + outage, "Zoom back (still 20% errors)", lambda: stack.sandbox.config(outage=False))
         creator.join(timeout)
-        deadline = started + timeout
-        while time.monotonic() < deadline:
-            counts = dict(stack.sql("SELECT zoom_status, count(*) FROM halakat GROUP BY zoom_status"))
-            done = counts.get("ready", 0) + counts.get("failed", 0)
-            progress(f"  chaos: {time.monotonic() - started:.0f}s {counts}")
-            if done >= n:
-                break
-            time.sleep(5)
+        wait_settled(
+            stack,
+            n,
+            max(0.0, started + timeout - time.monotonic()),
+            interval=5,
+            progress=lambda counts: progress(f"  chaos: {time.monotonic() - started:.0f}s {counts}"),
+        )
         _verify(stack, report)
     report.seconds = time.monotonic() - started
     return report

@@ -10,6 +10,7 @@ import argparse
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 
 import psutil
 import requests
@@ -53,13 +54,23 @@ def create_many(url: str, token: str, n: int, threads: int = 4) -> None:
         t.join()
 
 
-def wait_settled(stack: BenchStack, n: int, timeout: float = 600.0) -> dict[str, int]:
+def wait_settled(
+    stack: BenchStack,
+    n: int,
+    timeout: float = 600.0,
+    *,
+    interval: float = 0.5,
+    progress: Callable[[dict[str, int]], object] | None = None,
+) -> dict[str, int]:
+    """Halakat per zoomStatus once `n` are ready or failed, or when `timeout` runs out."""
     deadline = time.monotonic() + timeout
     while True:
         counts = dict(stack.sql("SELECT zoom_status, count(*) FROM halakat GROUP BY zoom_status"))
+        if progress is not None:
+            progress(counts)
         if counts.get("ready", 0) + counts.get("failed", 0) >= n or time.monotonic() > deadline:
             return counts
-        time.sleep(0.5)
+        time.sleep(interval)
 
 
 def duplicates(stack: BenchStack) -> int:
@@ -153,8 +164,7 @@ def create_latency(progress, seconds: float = 8.0) -> list[dict]:
             )
             progress(f"  create latency: {rows[-1]}")
             for worker in workers:  # drop the backlog: the next run starts from an empty queue
-                worker.kill()
-                stack.roles.remove(worker)
+                stack.stop_role(worker, kill=True)
             stack.flush_redis()
             reset(stack)
     base, slow = rows

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from bench.loadgen import LoadResult, run_load
 from bench.report import print_table
 from bench.stack import BenchStack
-from stack import entry
+from stack import entry, gunicorn_conf
 
 BAR = 0.70
 MIN_CONCURRENT = 8
@@ -70,7 +70,7 @@ class ServerConfig:
     def is_default(self) -> bool:
         """Whether `python -m stack.entry api` with no API_* variables serves exactly this."""
         return entry.api_defaults({}) == self.env_without_class() and (
-            self.server != "gunicorn" or self.kind == entry.DEFAULT_GUNICORN_WORKER_CLASS
+            self.server != "gunicorn" or self.kind == gunicorn_conf.DEFAULT_WORKER_CLASS
         )
 
     def env_without_class(self) -> dict[str, str]:

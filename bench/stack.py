@@ -127,8 +127,12 @@ class BenchStack:
             for i in range(count)
         ]
 
-    def stop_role(self, process: RoleProcess) -> None:
-        process.stop()
+    def stop_role(self, process: RoleProcess, *, kill: bool = False) -> None:
+        """Stop (or SIGKILL) a role this stack started and forget it."""
+        if kill:
+            process.kill()
+        else:
+            process.stop()
         self.roles.remove(process)
 
     def make_user(self, role: str, email: str) -> int:

@@ -18,7 +18,6 @@ API_SERVERS = ("granian", "gunicorn")
 DEFAULT_API_SERVER = "granian"
 """Chosen by measurement: `make bench` (bench/signature.py) serves the signature endpoint and a bare
 signer with each server and sizing; granian's WSGI server gave the most signature requests/s."""
-DEFAULT_GUNICORN_WORKER_CLASS = "gthread"
 GRANIAN_THREADS = 4
 
 
@@ -27,9 +26,9 @@ def api_defaults(env: Mapping[str, str]) -> dict[str, str]:
     (granian: one process per core with GRANIAN_THREADS threads; gunicorn: see stack/gunicorn_conf.py)."""
     server = env.get("API_SERVER", DEFAULT_API_SERVER)
     if server == "gunicorn":
-        from stack.gunicorn_conf import default_threads, default_workers
+        from stack.gunicorn_conf import DEFAULT_THREADS, default_workers
 
-        workers, threads = default_workers(), default_threads()
+        workers, threads = default_workers(), DEFAULT_THREADS
     else:
         workers, threads = os.cpu_count() or 1, GRANIAN_THREADS
     return {

@@ -10,13 +10,12 @@ def default_workers() -> int:
     return (os.cpu_count() or 1) * 2
 
 
-def default_threads() -> int:
-    return 4
-
+DEFAULT_WORKER_CLASS = "gthread"
+DEFAULT_THREADS = 4
 
 workers = int(os.environ.get("API_WORKERS", str(default_workers())))
-worker_class = os.environ.get("API_WORKER_CLASS", "gthread")  # = stack.entry.DEFAULT_GUNICORN_WORKER_CLASS
-threads = int(os.environ.get("API_THREADS", str(default_threads())))
+worker_class = os.environ.get("API_WORKER_CLASS", DEFAULT_WORKER_CLASS)
+threads = int(os.environ.get("API_THREADS", str(DEFAULT_THREADS)))
 keepalive = 5
 timeout = 60
 graceful_timeout = 20
