@@ -16,9 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 T = TypeVar("T")
+# The characters `str.isspace()` and `str.strip()` count as whitespace, for use inside `[...]`. Spelled
+# out because `\s` differs between Python (`\x1c`-`\x1f` are space), JSON Schema/ECMA (`\x85` is not)
+# and Rust (pydantic's engine), so the OpenAPI document and the server agree on every character.
+WHITESPACE = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 # "Not only whitespace", for fields that are stripped before use: one character `str.strip()` keeps.
-# Spelled out because `\S` differs between Python (`\x1c`-`\x1f` are space), JSON Schema/ECMA and Rust.
-NON_BLANK = r"[^\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+NON_BLANK = rf"[^{WHITESPACE}]"
 MAX_ID = 2_147_483_647  # ids are PostgreSQL `integer`: a larger one would reach the database and fail there
 
 _REGISTRY: dict[str, type[ApiModel]] = {}

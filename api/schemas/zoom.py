@@ -5,12 +5,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from api.schemas.common import ApiModel, CreatedEnvelope
+from api.schemas.common import WHITESPACE, ApiModel, CreatedEnvelope
+from shared.zoom.signature import DEFAULT_EXPIRATION_SECONDS, MAX_EXPIRATION_SECONDS, MIN_EXPIRATION_SECONDS
 
 MEETING_NUMBER_PATTERN = r"^ *[0-9](?: ?[0-9]){8,19} *$"
 """9 to 20 digits; single spaces between them are allowed (Zoom shows numbers as "812 3456 7890")."""
 _DIGITS = re.compile(MEETING_NUMBER_PATTERN)
-ZOOM_USER_PATTERN = r"^[^\s/?#%\\]+$"
+ZOOM_USER_PATTERN = rf"^[^{WHITESPACE}/?#%\\]+$"
 """A Zoom user id or e-mail: one path segment, no whitespace (Zoom could not route anything else)."""
 
 
@@ -47,7 +48,9 @@ class SignatureBody(ApiModel):
         },
     )
     role: Literal[0, 1] = Field(description="0 attendee, 1 host")
-    expiration_seconds: int = Field(default=7200, ge=1800, le=172800)
+    expiration_seconds: int = Field(
+        default=DEFAULT_EXPIRATION_SECONDS, ge=MIN_EXPIRATION_SECONDS, le=MAX_EXPIRATION_SECONDS
+    )
     video_webrtc_mode: Literal[0, 1] | None = Field(default=None, alias="videoWebRtcMode")
 
     @model_validator(mode="before")

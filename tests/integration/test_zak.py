@@ -82,7 +82,12 @@ def test_missing_user_id_is_the_seed_400(client, make_user, zoom_configured, bod
     assert zak_calls(zoom_configured) == []
 
 
-@pytest.mark.parametrize("value", [42, ["teacher@example.com"], {"id": "x"}, "x" * 321])
+@pytest.mark.parametrize(
+    "value",
+    [42, ["teacher@example.com"], {"id": "x"}, "x" * 321]
+    # not one path segment, or whitespace by Python, JSON Schema and Rust alike (incl. NEL, \x1c, U+3000)
+    + [f"a{c}b" for c in "/?#%\\ \t\x85\x1c\xa0\u2028\u3000"],
+)
 def test_invalid_user_id_is_400_naming_the_field(client, make_user, zoom_configured, value):
     admin = make_user("admin")
     r = client.post(ZAK, json={"userId": value}, headers=admin.headers)
