@@ -21,6 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from shared.zoom.recurrence import Schedule
+
 
 class Base(DeclarativeBase):
     pass
@@ -101,6 +103,19 @@ class Halaka(Base):
         cascade="all, delete-orphan",
         lazy="selectin",
     )
+
+    @property
+    def schedule(self) -> Schedule:
+        """The stored schedule, as the recurrence code takes it."""
+        return Schedule(
+            self.frequency,
+            tuple(self.days),
+            self.start_time,
+            self.duration,
+            self.start_date,
+            self.end_date,
+            self.timezone,
+        )
 
 
 class ZoomMeeting(Base):

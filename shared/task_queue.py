@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from functools import lru_cache
 
 from celery import Celery
@@ -11,6 +12,12 @@ from shared.celery_config import configure
 from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
+
+
+def lease() -> timedelta:
+    """How long enqueued or running work owns a halaka before the reconciler may enqueue it again
+    (its `next_attempt_at` is set this far ahead)."""
+    return timedelta(seconds=get_settings().reconcile_stale_seconds)
 
 
 @lru_cache(maxsize=1)

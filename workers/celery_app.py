@@ -1,7 +1,8 @@
 """The Celery app of the workers and beat (`celery -A workers.celery_app …`).
 
 Wiring after Apache Superset's `superset/tasks/celery_app.py`: each forked worker process drops the
-database pool and the Redis/HTTP clients it inherited, and every task closes its session when done.
+database pool and the Redis client it inherited (the Zoom client and its HTTP session notice the new
+pid and rebuild themselves), and every task closes its session when done.
 """
 
 from __future__ import annotations

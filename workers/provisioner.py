@@ -16,7 +16,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from shared.db import get_engine, session_scope
 from shared.models import Halaka, ZoomMeeting, ZoomStatus
-from shared.settings import get_settings
+from shared.task_queue import lease
 from shared.zoom.client import ZoomClient
 from shared.zoom.errors import ZoomInvalidRequest
 from shared.zoom.payloads import (
@@ -78,11 +78,6 @@ class Snapshot:
     rows: tuple[Row, ...]
 
 
-def lease() -> timedelta:
-    """How long a run owns a halaka before the reconciler may assume its worker was lost."""
-    return timedelta(seconds=get_settings().reconcile_stale_seconds)
-
-
 def segment_key(key: str, version: int, index: int) -> str:
     return f"{key}.{version}.{index}"
 
@@ -94,9 +89,7 @@ def _snapshot(h: Halaka) -> Snapshot:
         host=h.zoom_host or "",
         title=h.title,
         description=h.description,
-        schedule=Schedule(
-            h.frequency, tuple(h.days), h.start_time, h.duration, h.start_date, h.end_date, h.timezone
-        ),
+        schedule=h.schedule,
         plan_after=h.plan_after,
         version=h.schedule_version,
         create_pending=h.create_pending,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time as clock
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from flask_openapi3 import APIBlueprint, Tag
 from sqlalchemy import exists, func, select
@@ -36,8 +36,8 @@ from shared.access import Viewer, can_create_halaka, can_enroll, can_manage_hala
 from shared.celery_config import DELETE_TASK, SYNC_TASK
 from shared.models import Enrollment, Halaka, Role, User, ZoomStatus
 from shared.settings import get_settings
-from shared.task_queue import enqueue
-from shared.zoom.recurrence import Schedule, ScheduleError, sessions, validate_schedule
+from shared.task_queue import enqueue, lease
+from shared.zoom.recurrence import Schedule, ScheduleError, sessions
 
 MAX_SESSIONS = 1000
 MAX_WAIT_SECONDS = 30
@@ -85,8 +85,7 @@ def _is_enrolled(halaka_id: int, user_id: int) -> bool:
 def _checked_schedule(schedule: Schedule) -> Schedule:
     """Validate a schedule (400 naming the field) and bound how many sessions it may hold."""
     try:
-        validate_schedule(schedule)
-        upcoming = sessions(schedule, after=datetime.now(UTC))
+        upcoming = sessions(schedule, after=datetime.now(UTC))  # validates the schedule first
     except ScheduleError as exc:
         raise ApiError(
             400, f"Invalid schedule: {exc.message}", [{"field": exc.field, "message": exc.message}]
@@ -105,18 +104,6 @@ def _checked_schedule(schedule: Schedule) -> Schedule:
     return schedule
 
 
-def _schedule_of(halaka: Halaka) -> Schedule:
-    return Schedule(
-        halaka.frequency,
-        tuple(halaka.days),
-        halaka.start_time,
-        halaka.duration,
-        halaka.start_date,
-        halaka.end_date,
-        halaka.timezone,
-    )
-
-
 def _apply_schedule(halaka: Halaka, schedule: Schedule) -> None:
     halaka.frequency = schedule.frequency
     halaka.days = list(schedule.days) if schedule.frequency in ("weekly", "biweekly") else []
@@ -125,6 +112,15 @@ def _apply_schedule(halaka: Halaka, schedule: Schedule) -> None:
     halaka.start_date = schedule.start_date
     halaka.end_date = schedule.end_date
     halaka.timezone = schedule.timezone
+
+
+def _requeue(halaka: Halaka) -> None:
+    """Provision (no meeting yet) or update it from a clean slate, in the background."""
+    halaka.zoom_status = ZoomStatus.updating if halaka.meetings else ZoomStatus.pending
+    halaka.zoom_error = None
+    halaka.attempts = 0
+    halaka.status_changed_at = datetime.now(UTC)
+    _schedule_work(halaka, SYNC_TASK)
 
 
 def _zoom_host(teacher: User) -> str:
@@ -166,8 +162,7 @@ def _teacher_for(body: HalakaCreate) -> User:
 
 def _schedule_work(halaka: Halaka, task: str) -> None:
     """Commit the row, then enqueue; a failed enqueue leaves it due for the reconciler."""
-    lease = timedelta(seconds=get_settings().reconcile_stale_seconds)
-    halaka.next_attempt_at = datetime.now(UTC) + lease
+    halaka.next_attempt_at = datetime.now(UTC) + lease()
     session = db()
     session.commit()
     if not enqueue(task, halaka.id):
@@ -280,12 +275,10 @@ def update_halaka(path: IdPath, body: HalakaPatch):
     """Update; only a change of schedule reaches Zoom (each host may create/update 100 meetings a day)."""
     halaka = _load_managed(path.id)
     if body.title is not None:
-        if not body.title.strip():
-            raise ApiError(400, "title must not be blank", [{"field": "title", "message": "blank"}])
-        halaka.title = body.title.strip()
+        halaka.title = body.title
     if body.description is not None:
         halaka.description = body.description
-    current = _schedule_of(halaka)
+    current = halaka.schedule
     if body.schedule is not None:
         merged = ScheduleIn.model_validate(
             {
@@ -297,11 +290,7 @@ def update_halaka(path: IdPath, body: HalakaPatch):
             _apply_schedule(halaka, _checked_schedule(merged))
             halaka.schedule_version += 1
             halaka.plan_after = datetime.now(UTC)
-            halaka.attempts = 0
-            halaka.zoom_error = None
-            halaka.zoom_status = ZoomStatus.updating if halaka.meetings else ZoomStatus.pending
-            halaka.status_changed_at = datetime.now(UTC)
-            _schedule_work(halaka, SYNC_TASK)
+            _requeue(halaka)
     db().commit()
     return ok("Halaka updated successfully", halaka_out(halaka, viewer(), False))
 
@@ -329,11 +318,7 @@ def retry_provisioning(path: IdPath):
     if not halaka.meetings:
         teacher = db().get(User, halaka.teacher_id)
         halaka.zoom_host = _zoom_host(teacher)
-    halaka.zoom_status = ZoomStatus.updating if halaka.meetings else ZoomStatus.pending
-    halaka.zoom_error = None
-    halaka.attempts = 0
-    halaka.status_changed_at = datetime.now(UTC)
-    _schedule_work(halaka, SYNC_TASK)
+    _requeue(halaka)
     return ok("Provisioning retry scheduled", halaka_out(halaka, viewer(), False))
 
 
@@ -377,7 +362,7 @@ def unenroll(path: IdPath):
 def list_sessions(path: IdPath, query: SessionsQuery):
     """Upcoming sessions, in the halaka's timezone and in UTC, from the same recurrence code as Zoom's."""
     halaka = _load(path.id)
-    upcoming = sessions(_schedule_of(halaka), after=datetime.now(UTC))[: query.limit]
+    upcoming = sessions(halaka.schedule, after=datetime.now(UTC))[: query.limit]
     meetings = list(halaka.meetings)
 
     def meeting_for(start: datetime) -> str | None:

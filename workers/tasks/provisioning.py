@@ -21,7 +21,7 @@ from shared.celery_config import DELETE_TASK, RECONCILE_TASK, SYNC_TASK
 from shared.db import session_scope
 from shared.models import Halaka, ZoomStatus
 from shared.settings import get_settings
-from shared.task_queue import enqueue
+from shared.task_queue import enqueue, lease
 from shared.zoom.backoff import retry_delay, seconds_until_utc_midnight
 from shared.zoom.client import ZoomClient, get_zoom_client
 from shared.zoom.errors import (
@@ -89,7 +89,7 @@ def _reschedule(halaka_id: int, exc: ZoomError) -> float | None:
         if delay > MAX_COUNTDOWN:
             h.next_attempt_at = due  # the reconciler enqueues it then
             return None
-        h.next_attempt_at = due + provisioner.lease()  # Celery retries it then; the lease covers that
+        h.next_attempt_at = due + lease()  # Celery retries it then; the lease covers that
         return delay
 
 
