@@ -200,7 +200,7 @@ def caller_id() -> int:
     return int(g.token_claims[jwt_config.identity_claim_key])
 
 
-def check_caller(found: bool, active: bool | None) -> None:
-    """401 exactly as `auth_required` answers when the token's user is gone or deactivated."""
-    if not found or not active:
+def check_caller(active: bool | None) -> None:
+    """401 exactly as `auth_required` answers when the token's user is deactivated or gone (None)."""
+    if not active:
         raise ApiError(401, USER_UNAVAILABLE)

@@ -6,14 +6,14 @@ import logging
 from functools import lru_cache
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, request
 from flask_openapi3 import APIBlueprint, Tag
 from sqlalchemy import BigInteger, BindParameter, Integer, Select, and_, bindparam, exists, select
 
 from api.auth_context import auth_required, caller_id, check_caller, me, token_required
 from api.errors import ApiError
 from api.extensions import limiter
-from api.responses import created
+from api.responses import created, ok
 from api.schemas.common import responses, validated
 from api.schemas.zoom import SignatureBody, SignatureEnvelope, SignatureOut, ZakBody, ZakResponse
 from shared.access import Viewer, can_fetch_zak, can_sign
@@ -106,7 +106,7 @@ def signature(body: SignatureBody):
     key, secret = _sdk_credentials()
     user_id = caller_id()
     row = _meeting_access(int(body.meeting_number), user_id)
-    check_caller(found=row is not None, active=row[0] if row is not None else None)
+    check_caller(active=row[0] if row is not None else None)
     _active, role, teacher_id, enrolled = row
     if teacher_id is None:
         raise ApiError(404, "No halaka on this platform has this meeting number")
@@ -142,4 +142,4 @@ def zak_token(body: ZakBody):
     except ZoomError as exc:
         log.warning("ZAK fetch failed", extra={"error": type(exc).__name__, "code": exc.code})
         raise ApiError(500, "Failed to fetch ZAK token") from None
-    return _no_store(jsonify({"status": "success", "message": "ZAK token fetched successfully", "zak": zak}))
+    return _no_store(ok("ZAK token fetched successfully", zak=zak))

@@ -101,15 +101,18 @@ class HalakaCreate(ApiModel):
     @field_validator("title")
     @classmethod
     def _title(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("must not be blank")
-        return v.strip()
+        return v.strip()  # NON_BLANK already refused blank titles
 
 
 class HalakaPatch(ApiModel):
     title: str | None = Field(default=None, min_length=1, max_length=200, pattern=NON_BLANK)
     description: str | None = Field(default=None, max_length=2000)
     schedule: SchedulePatch | None = None
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, v: str | None) -> str | None:
+        return v.strip() if v is not None else None
 
 
 class HalakaQuery(PageQuery):
