@@ -44,7 +44,7 @@ def can_enroll(viewer: Viewer) -> bool:
 
 
 def meeting_visibility(viewer: Viewer, teacher_id: int, enrolled: bool) -> MeetingVisibility:
-    if viewer.role == ADMIN or owns(viewer, teacher_id):
+    if can_manage_halaka(viewer, teacher_id):
         return MeetingVisibility(join=True, start=True)
     if viewer.role == STUDENT and enrolled:
         return MeetingVisibility(join=True, start=False)
@@ -53,7 +53,7 @@ def meeting_visibility(viewer: Viewer, teacher_id: int, enrolled: bool) -> Meeti
 
 def can_sign(viewer: Viewer, teacher_id: int, enrolled: bool, role: int) -> bool:
     """Meeting SDK signature: role 1 (host) for the owner or an admin; role 0 also for enrolled students."""
-    if viewer.role == ADMIN or owns(viewer, teacher_id):
+    if can_manage_halaka(viewer, teacher_id):
         return True
     return role == 0 and viewer.role == STUDENT and enrolled
 

@@ -68,7 +68,6 @@ class ReadConnections:
     def __init__(self) -> None:
         self._pid = 0
         self._idle: deque[psycopg.Connection] = deque()
-        self._inherited: list[deque[psycopg.Connection]] = []
 
     def _connect(self) -> psycopg.Connection:
         engine = get_engine()
@@ -77,30 +76,33 @@ class ReadConnections:
 
     def fetch_one(self, sql: str, params: Mapping[str, Any]) -> tuple | None:
         if self._pid != os.getpid():
-            # never close a parent's connections from a child: that would end the parent's sessions
-            self._inherited.append(self._idle)
+            # a forked child starts empty; dropping the parent's connections here does not close
+            # them (psycopg only closes a connection in the process that opened it)
             self._idle, self._pid = deque(), os.getpid()
-        for attempt in (1, 2):
-            try:
-                connection = self._idle.pop()
-            except IndexError:
-                connection = self._connect()
-            try:
-                row = connection.execute(sql, params).fetchone()
-            except psycopg.OperationalError:
-                connection.close()
-                if attempt == 2:
-                    raise
-                continue
-            except BaseException:
-                connection.close()
-                raise
-            if len(self._idle) < self.MAX_IDLE:
-                self._idle.append(connection)
-            else:
-                connection.close()
-            return row
-        raise AssertionError("unreachable")
+        connection = self._take()
+        try:
+            return self._fetch_one(sql, params, connection)
+        except psycopg.OperationalError:
+            return self._fetch_one(sql, params, self._take())
+
+    def _take(self) -> psycopg.Connection:
+        try:
+            return self._idle.pop()
+        except IndexError:
+            return self._connect()
+
+    def _fetch_one(self, sql: str, params: Mapping[str, Any], connection: psycopg.Connection) -> tuple | None:
+        """Run on `connection`, then keep it idle; a connection that failed is closed, not kept."""
+        try:
+            row = connection.execute(sql, params).fetchone()
+        except BaseException:
+            connection.close()
+            raise
+        if len(self._idle) < self.MAX_IDLE:
+            self._idle.append(connection)
+        else:
+            connection.close()
+        return row
 
 
 read_connections = ReadConnections()

@@ -144,8 +144,8 @@ class ZoomClient:
         if response.ok:
             return response
         error = parse_error(response.status_code, response.headers, response.content)
-        if _is_invalid_token(response):
-            error.permanent = False
+        if error.status == 401 and error.code == CODE_INVALID_TOKEN:
+            error.permanent = False  # a second 124 right after a refresh: Zoom's side, worth a retry later
         if isinstance(error, ZoomRateLimited) and not error.daily:
             pause = DEFAULT_429_PAUSE if error.retry_after is None else error.retry_after
             self._budget.pause(call.category, min(pause, MAX_SHARED_PAUSE))

@@ -16,7 +16,7 @@ import secrets
 import string
 from typing import Any, Final
 
-from shared.zoom.recurrence import MAX_DURATION, MIN_DURATION, Segment
+from shared.zoom.recurrence import MAX_DURATION, MIN_DURATION, Segment, is_duration, is_int
 
 #: Characters Zoom accepts in a meeting passcode.
 PASSWORD_SPECIALS: Final[str] = "@-_*!"
@@ -51,7 +51,7 @@ def generate_password(length: int = PASSWORD_MAX_LENGTH) -> str:
     letter, one digit and one of ``@-_*!``, so it meets an account's "passcode must contain" rules;
     it is drawn uniformly among the passcodes that do (rejection sampling).
     """
-    if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= PASSWORD_MAX_LENGTH:
+    if not is_int(length) or not 1 <= length <= PASSWORD_MAX_LENGTH:
         raise ValueError(f"password length must be 1 to {PASSWORD_MAX_LENGTH}")
     while True:
         password = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length))
@@ -75,11 +75,7 @@ def _check_password(password: str) -> None:
 
 
 def _check_duration(duration: int) -> None:
-    if (
-        isinstance(duration, bool)
-        or not isinstance(duration, int)
-        or not MIN_DURATION <= duration <= MAX_DURATION
-    ):
+    if not is_duration(duration):
         raise ValueError(f"duration must be a whole number of minutes from {MIN_DURATION} to {MAX_DURATION}")
 
 

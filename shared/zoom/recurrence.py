@@ -142,8 +142,14 @@ def _zone(name: object) -> ZoneInfo:
         raise ScheduleError("schedule.timezone", f"unknown time zone {name!r}") from exc
 
 
-def _is_int(value: object) -> bool:
+def is_int(value: object) -> bool:
+    """A true integer (JSON's `true` arrives as a bool, which Python counts as an int)."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_duration(value: object) -> bool:
+    """Whole minutes from MIN_DURATION to MAX_DURATION."""
+    return is_int(value) and MIN_DURATION <= value <= MAX_DURATION
 
 
 def _is_date(value: object) -> bool:
@@ -169,7 +175,7 @@ def validate_schedule(s: Schedule) -> None:
         )
     if s.start_time.second or s.start_time.microsecond:
         raise ScheduleError("schedule.startTime", "must be whole minutes (HH:MM)")
-    if not _is_int(s.duration) or not MIN_DURATION <= s.duration <= MAX_DURATION:
+    if not is_duration(s.duration):
         raise ScheduleError(
             "schedule.duration", f"must be a whole number of minutes from {MIN_DURATION} to {MAX_DURATION}"
         )

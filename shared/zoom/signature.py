@@ -15,6 +15,8 @@ from typing import Any, Final
 
 import jwt
 
+from shared.zoom.recurrence import is_int
+
 MIN_EXPIRATION_SECONDS: Final[int] = 1800
 MAX_EXPIRATION_SECONDS: Final[int] = 172800
 DEFAULT_EXPIRATION_SECONDS: Final[int] = 7200
@@ -23,10 +25,6 @@ ROLES: Final[tuple[int, ...]] = (0, 1)
 VIDEO_WEBRTC_MODES: Final[tuple[int, ...]] = (0, 1)
 
 _MEETING_NUMBER = re.compile(r"[0-9]{1,20}")
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def meeting_sdk_signature(
@@ -52,20 +50,20 @@ def meeting_sdk_signature(
         raise ValueError("sdk_secret is required")
     if not isinstance(meeting_number, str) or not _MEETING_NUMBER.fullmatch(meeting_number):
         raise ValueError("meeting_number must be a string of digits")
-    if not _is_int(role) or role not in ROLES:
+    if not is_int(role) or role not in ROLES:
         raise ValueError("role must be 0 (attendee) or 1 (host)")
     if (
-        not _is_int(expiration_seconds)
+        not is_int(expiration_seconds)
         or not MIN_EXPIRATION_SECONDS <= expiration_seconds <= MAX_EXPIRATION_SECONDS
     ):
         raise ValueError(f"expiration_seconds must be {MIN_EXPIRATION_SECONDS} to {MAX_EXPIRATION_SECONDS}")
     if video_webrtc_mode is not None and (
-        not _is_int(video_webrtc_mode) or video_webrtc_mode not in VIDEO_WEBRTC_MODES
+        not is_int(video_webrtc_mode) or video_webrtc_mode not in VIDEO_WEBRTC_MODES
     ):
         raise ValueError("video_webrtc_mode must be 0 or 1")
     if now is None:
         now = int(time.time())
-    elif not _is_int(now):
+    elif not is_int(now):
         raise ValueError("now must be a Unix time in whole seconds")
 
     iat = now - CLOCK_SKEW_SECONDS
