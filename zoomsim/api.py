@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, g, request
 
 from zoomsim.errors import ZoomError, may_not_host, meeting_not_found, user_not_found, validation_error
 from zoomsim.gateway import json_ok, state
@@ -33,9 +33,7 @@ DAILY_MESSAGE = "You have reached the maximum daily rate limit for this API. Ple
 
 
 def _oauth_error(status: int, error: str, reason: str) -> Response:
-    response = jsonify({"reason": reason, "error": error})
-    response.status_code = status
-    return response
+    return json_ok({"reason": reason, "error": error}, status)
 
 
 def _same(given: str | None, expected: str) -> bool:

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, jsonify, request
 from zoomsim.config import user_id_for
 from zoomsim.errors import ZoomError
 from zoomsim.faults import parse_fault
-from zoomsim.gateway import state
+from zoomsim.gateway import json_ok, state
 from zoomsim.meetings import User
 from zoomsim.validation import parse_timezone
 
@@ -17,9 +17,7 @@ bp = Blueprint("control", __name__, url_prefix="/_sandbox")
 
 
 def _bad(message: str) -> Response:
-    response = jsonify({"error": message})
-    response.status_code = 400
-    return response
+    return json_ok({"error": message}, 400)
 
 
 def _json() -> Any:
@@ -110,17 +108,13 @@ def add_user() -> Response:
         return _bad(f"unknown timezone: {timezone}")
     user = User(id=user_id, email=email, can_host=can_host, timezone=timezone)
     state().add_user(user)
-    response = jsonify(user.to_json())
-    response.status_code = 201
-    return response
+    return json_ok(user.to_json(), 201)
 
 
 @bp.delete("/users/<user_id>")
 def remove_user(user_id: str) -> Response:
     if not state().remove_user(user_id):
-        response = jsonify({"error": f"no such user: {user_id}"})
-        response.status_code = 404
-        return response
+        return json_ok({"error": f"no such user: {user_id}"}, 404)
     return Response(status=204)
 
 

@@ -173,16 +173,16 @@ def before_request() -> Response | None:
 
 
 def after_request(response: Response) -> Response:
-    response.headers["x-zm-trackingid"] = f"v=2.0;clid=sandbox;rid=SBX_{secrets.token_hex(16)}"
-    if not _gated(request.path) or "entry" not in g:
-        return response
-    if g.commit_then_fail and response.status_code < 400:
+    gated = _gated(request.path) and "entry" in g
+    if gated and g.commit_then_fail and response.status_code < 400:
         response = (
             drop_connection()
             if g.commit_then_fail == "drop"
             else error_response(500, "Internal server error")
         )
-        response.headers["x-zm-trackingid"] = f"v=2.0;clid=sandbox;rid=SBX_{secrets.token_hex(16)}"
+    response.headers["x-zm-trackingid"] = f"v=2.0;clid=sandbox;rid=SBX_{secrets.token_hex(16)}"
+    if not gated:
+        return response
     status = None if g.dropped else response.status_code
     st = state()
     with st.lock:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from zoomsim.errors import validation_error
+from zoomsim.errors import ZoomError, validation_error
 from zoomsim.recurrence import Recurrence, RecurrenceError, expand, format_utc, occurrences_json
 from zoomsim.validation import parse_start_time, recurrence_error
 
@@ -134,10 +134,7 @@ def new_meeting(fields: dict[str, Any], user: User, meeting_id: int, now: dateti
         start = max(parse_start_time(fields["start_time"], tz), now)
     if mtype == 8:
         if "recurrence" not in fields:
-            raise validation_error(
-                "Invalid field: recurrence is required for a recurring meeting with fixed time (type 8).",
-                "recurrence",
-            )
+            raise _recurrence_required()
         meeting.recurrence = fields["recurrence"]
         meeting.series_start = start
     elif mtype != 3:
@@ -200,10 +197,7 @@ def apply_update(meeting: StoredMeeting, fields: dict[str, Any], now: datetime) 
             trial.recurrence = fields["recurrence"]
             trial.deleted_occurrences.clear()
         if trial.recurrence is None:
-            raise validation_error(
-                "Invalid field: recurrence is required for a recurring meeting with fixed time (type 8).",
-                "recurrence",
-            )
+            raise _recurrence_required()
         trial.series_start = start or trial.series_start or previous
     else:
         trial.series_start = None
@@ -240,3 +234,10 @@ def list_item(meeting: StoredMeeting) -> dict[str, Any]:
 
 def utc_now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
+
+
+def _recurrence_required() -> ZoomError:
+    return validation_error(
+        "Invalid field: recurrence is required for a recurring meeting with fixed time (type 8).",
+        "recurrence",
+    )

@@ -103,7 +103,7 @@ def parse_meeting_body(body: Any, *, creating: bool) -> dict[str, Any]:
         try:
             out["recurrence"] = parse_recurrence(body["recurrence"])
         except RecurrenceError as exc:
-            raise validation_error(exc.message, exc.field) from exc
+            raise recurrence_error(exc) from exc
     settings = body.get("settings")
     if settings is not None:
         if not isinstance(settings, dict):
