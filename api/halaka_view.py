@@ -36,7 +36,7 @@ def meeting_out(meeting: ZoomMeeting, visibility: MeetingVisibility) -> MeetingO
 
 def halaka_out(halaka: Halaka, viewer: Viewer, enrolled: bool) -> dict:
     visibility = meeting_visibility(viewer, halaka.teacher_id, enrolled)
-    meetings = [] if halaka.zoom_status == "deleted" else list(halaka.meetings)
+    meetings = list(halaka.meetings)
     current = current_meeting(meetings)
     out = HalakaOut(
         id=halaka.id,

@@ -41,7 +41,6 @@ class ZoomStatus(enum.StrEnum):
     updating = "updating"
     failed = "failed"
     deleting = "deleting"
-    deleted = "deleted"
 
 
 def _now() -> Mapped[datetime]:

@@ -13,7 +13,7 @@ Exactly one Zoom meeting per segment, whatever happens:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,9 +22,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shared import lifecycle
 from shared.db import get_engine, session_scope
-from shared.models import Halaka, ZoomMeeting, ZoomStatus
-from shared.task_queue import lease
+from shared.lifecycle import Outcome, Run
+from shared.models import Halaka, ZoomMeeting
 from shared.zoom.client import ZoomClient
 from shared.zoom.errors import ZoomInvalidRequest
 from shared.zoom.payloads import (
@@ -97,52 +98,52 @@ def _snapshot(h: Halaka) -> Snapshot:
     )
 
 
-def _begin(halaka_id: int) -> Snapshot | None:
-    """Mark the run started (attempt counted, lease taken); None when there is nothing to do."""
-    with session_scope() as s:
-        h = s.get(Halaka, halaka_id)
-        if h is None or h.zoom_status in (ZoomStatus.deleting, ZoomStatus.deleted, ZoomStatus.failed):
-            return None
-        if h.zoom_status == ZoomStatus.ready and h.applied_version == h.schedule_version:
-            return None
-        status = ZoomStatus.updating if h.applied_version else ZoomStatus.provisioning
-        if h.zoom_status != status:
-            h.zoom_status, h.status_changed_at = status, datetime.now(UTC)
-        h.attempts += 1
-        h.next_attempt_at = datetime.now(UTC) + lease()
-        return _snapshot(h)
+class GuardedClient:
+    """The Zoom client as a sync run sees it: each call inside `lifecycle.zoom_call`, so a deletion or a
+    newer schedule stops the run before its next call."""
+
+    def __init__(self, client: ZoomClient, snap: Snapshot) -> None:
+        self._client, self._id, self._version = client, snap.id, snap.version
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self._client, name)
+
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            with lifecycle.zoom_call(self._id, self._version):
+                return method(*args, **kwargs)
+
+        return guarded
 
 
-def _finish(halaka_id: int, version: int) -> bool:
-    """Record the applied version; True when the halaka is now ready (no newer schedule arrived)."""
-    with session_scope() as s:
-        h = s.get(Halaka, halaka_id, with_for_update={"of": Halaka})
-        if h is None:
-            return True
-        h.applied_version = version
-        h.create_pending = False
-        if h.zoom_status not in (ZoomStatus.provisioning, ZoomStatus.updating):
-            return True  # deleted or failed meanwhile: nothing more for this run
-        if h.schedule_version != version:
-            return False  # a newer schedule arrived during the run: another pass
-        h.zoom_status, h.status_changed_at = ZoomStatus.ready, datetime.now(UTC)
-        h.zoom_error, h.attempts, h.next_attempt_at = None, 0, None
-        return True
+class RunFailed(Exception):
+    """A run stopped by an exception (its `__cause__`); `version` is the schedule it was applying."""
+
+    def __init__(self, version: int | None) -> None:
+        super().__init__(f"run of schedule version {version} failed")
+        self.version = version
 
 
-def sync(halaka_id: int, client: ZoomClient) -> str:
+def sync(halaka_id: int, client: ZoomClient) -> Outcome:
     """Provision or update the halaka's meetings until they match its latest schedule."""
     with halaka_lock(halaka_id) as got:
         if not got:
-            return "busy"
+            return Outcome.BUSY
         for _ in range(MAX_PASSES):
-            snap = _begin(halaka_id)
-            if snap is None:
-                return "nothing to do"
-            _apply(snap, client)
-            if _finish(halaka_id, snap.version):
-                return "ready"
-        return "changed again; re-run"
+            snap = lifecycle.start(halaka_id, Run.SYNC, _snapshot)
+            if isinstance(snap, Outcome):
+                return snap
+            try:
+                _apply(snap, GuardedClient(client, snap))
+            except lifecycle.Interrupted as stop:
+                if stop.outcome is Outcome.STOPPED:
+                    return stop.outcome
+                continue
+            except Exception as exc:
+                raise RunFailed(snap.version) from exc
+            outcome = lifecycle.finish(halaka_id, snap.version)
+            if outcome is not Outcome.CHANGED:
+                return outcome
+        return Outcome.CHANGED
 
 
 def _set_create_pending(halaka_id: int) -> None:
@@ -276,43 +277,20 @@ def _forget(halaka_id: int, index: int) -> None:
             s.delete(row)
 
 
-def delete(halaka_id: int, client: ZoomClient) -> str:
+def delete(halaka_id: int, client: ZoomClient) -> Outcome:
     """Delete the halaka's meetings on Zoom (3001 = already gone), then the halaka itself."""
     with halaka_lock(halaka_id) as got:
         if not got:
-            return "busy"
-        with session_scope() as s:
-            h = s.get(Halaka, halaka_id)
-            if h is None or h.zoom_status != ZoomStatus.deleting:
-                return "nothing to do"
-            h.attempts += 1
-            h.next_attempt_at = datetime.now(UTC) + lease()
-            snap = _snapshot(h)
-        for row in snap.rows:
-            client.delete_meeting(row.meeting_id)
-            _forget(snap.id, row.segment_index)
-        for meeting in _ours(snap, client).values():
-            client.delete_meeting(meeting["id"])
-        with session_scope() as s:
-            h = s.get(Halaka, halaka_id)
-            if h is not None:
-                s.delete(h)
-        return "deleted"
-
-
-def due_for_work(limit: int = 500) -> list[tuple[int, str]]:
-    """Halakat whose work is due (never enqueued, lease expired, or deferred until now), leased again."""
-    now = datetime.now(UTC)
-    active = (ZoomStatus.pending, ZoomStatus.provisioning, ZoomStatus.updating, ZoomStatus.deleting)
-    with session_scope() as s:
-        rows = s.scalars(
-            select(Halaka)
-            .where(Halaka.zoom_status.in_(active))
-            .where((Halaka.next_attempt_at.is_(None)) | (Halaka.next_attempt_at <= now))
-            .order_by(Halaka.next_attempt_at.nulls_first())
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=Halaka)
-        ).all()
-        for h in rows:
-            h.next_attempt_at = now + lease()
-        return [(h.id, h.zoom_status) for h in rows]
+            return Outcome.BUSY
+        snap = lifecycle.start(halaka_id, Run.DELETE, _snapshot)
+        if isinstance(snap, Outcome):
+            return snap
+        try:
+            for row in snap.rows:
+                client.delete_meeting(row.meeting_id)
+                _forget(snap.id, row.segment_index)
+            for meeting in _ours(snap, client).values():
+                client.delete_meeting(meeting["id"])
+        except Exception as exc:
+            raise RunFailed(None) from exc
+        return lifecycle.forget(halaka_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time as clock
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flask_openapi3 import APIBlueprint, Tag
@@ -32,11 +33,12 @@ from api.schemas.halaka import (
     SessionsOut,
     SessionsQuery,
 )
+from shared import lifecycle
 from shared.access import Viewer, can_create_halaka, can_enroll, can_manage_halaka
 from shared.celery_config import DELETE_TASK, SYNC_TASK
 from shared.models import Enrollment, Halaka, Role, User, ZoomStatus
 from shared.settings import get_settings
-from shared.task_queue import enqueue, lease
+from shared.task_queue import enqueue
 from shared.zoom.recurrence import Schedule, ScheduleError, sessions
 
 MAX_SESSIONS = 1000
@@ -58,15 +60,17 @@ def viewer() -> Viewer:
     return Viewer(user.id, user.role, user.zoom_user_id)
 
 
-def _load(halaka_id: int) -> Halaka:
-    halaka = db().get(Halaka, halaka_id)
-    if halaka is None or halaka.zoom_status == ZoomStatus.deleted:
+def _load(halaka_id: int, *, lock: bool = False) -> Halaka:
+    """The halaka (404 if none); with `lock`, under a row lock until this request commits."""
+    halaka = lifecycle.lock(db(), halaka_id) if lock else db().get(Halaka, halaka_id)
+    if halaka is None:
         raise ApiError(404, "Halaka not found")
     return halaka
 
 
 def _load_managed(halaka_id: int) -> Halaka:
-    halaka = _load(halaka_id)
+    """A halaka the caller may change, locked: concurrent changes of one halaka apply one after another."""
+    halaka = _load(halaka_id, lock=True)
     if not can_manage_halaka(viewer(), halaka.teacher_id):
         raise ApiError(403, "Only the halaka's teacher or an admin may do this")
     if halaka.zoom_status == ZoomStatus.deleting:
@@ -114,15 +118,6 @@ def _apply_schedule(halaka: Halaka, schedule: Schedule) -> None:
     halaka.timezone = schedule.timezone
 
 
-def _requeue(halaka: Halaka) -> None:
-    """Provision (no meeting yet) or update it from a clean slate, in the background."""
-    halaka.zoom_status = ZoomStatus.updating if halaka.meetings else ZoomStatus.pending
-    halaka.zoom_error = None
-    halaka.attempts = 0
-    halaka.status_changed_at = datetime.now(UTC)
-    _schedule_work(halaka, SYNC_TASK)
-
-
 def _zoom_host(teacher: User) -> str:
     host = teacher.zoom_user_id or get_settings().zoom_default_host_user
     if not host:
@@ -162,12 +157,19 @@ def _teacher_for(body: HalakaCreate) -> User:
 
 def _schedule_work(halaka: Halaka, task: str) -> None:
     """Commit the row, then enqueue; a failed enqueue leaves it due for the reconciler."""
-    halaka.next_attempt_at = datetime.now(UTC) + lease()
     session = db()
     session.commit()
     if not enqueue(task, halaka.id):
-        halaka.next_attempt_at = datetime.now(UTC)
+        lifecycle.release(session, halaka.id)
         session.commit()
+
+
+def _transition(change: Callable[[Halaka], None], halaka: Halaka, refused: str) -> None:
+    """A lifecycle change of the locked halaka; a transition its state does not allow is 409."""
+    try:
+        change(halaka)
+    except lifecycle.Refused as exc:
+        raise ApiError(409, f"{refused} (it is {exc.state})") from None
 
 
 def _wait_seconds(prefer: str | None) -> int:
@@ -194,20 +196,14 @@ def create_halaka(body: HalakaCreate, header: PreferHeader):
         raise ApiError(403, "Only teachers and admins create halakat")
     schedule = _checked_schedule(body.schedule.to_schedule())
     teacher = _teacher_for(body)
-    now = datetime.now(UTC)
     halaka = Halaka(
         title=body.title,
         description=body.description,
         teacher_id=teacher.id,
-        zoom_status=ZoomStatus.pending,
         zoom_host=_zoom_host(teacher),
         provisioning_key=uuid.uuid4().hex,
-        plan_after=now,
-        schedule_version=1,
-        applied_version=0,
-        attempts=0,
-        create_pending=False,
     )
+    lifecycle.created(halaka)
     _apply_schedule(halaka, schedule)
     db().add(halaka)
     _schedule_work(halaka, SYNC_TASK)
@@ -226,7 +222,7 @@ def create_halaka(body: HalakaCreate, header: PreferHeader):
 def list_halakat(query: HalakaQuery):
     """List halakat (paginated); filter by teacher, `mine` (teacher's own) or `enrolled` (student's)."""
     user = viewer()
-    stmt = select(Halaka).where(Halaka.zoom_status != ZoomStatus.deleted)
+    stmt = select(Halaka)
     if query.teacher_id:
         stmt = stmt.where(Halaka.teacher_id == query.teacher_id)
     if query.mine:
@@ -288,9 +284,8 @@ def update_halaka(path: IdPath, body: HalakaPatch):
         ).to_schedule()
         if merged != current:
             _apply_schedule(halaka, _checked_schedule(merged))
-            halaka.schedule_version += 1
-            halaka.plan_after = datetime.now(UTC)
-            _requeue(halaka)
+            lifecycle.request_sync(halaka)  # the row is locked: no other PATCH computes the same version
+            _schedule_work(halaka, SYNC_TASK)
     db().commit()
     return ok("Halaka updated successfully", halaka_out(halaka, viewer(), False))
 
@@ -301,8 +296,7 @@ def update_halaka(path: IdPath, body: HalakaPatch):
 def delete_halaka(path: IdPath):
     """Delete: its Zoom meetings are deleted in the background, then the halaka (`zoomStatus: deleting`)."""
     halaka = _load_managed(path.id)
-    halaka.zoom_status = ZoomStatus.deleting
-    halaka.status_changed_at = datetime.now(UTC)
+    lifecycle.request_delete(halaka)
     _schedule_work(halaka, DELETE_TASK)
     return ok("Halaka deletion scheduled", halaka_out(halaka, viewer(), False))
 
@@ -313,12 +307,11 @@ def delete_halaka(path: IdPath):
 def retry_provisioning(path: IdPath):
     """Provision again a halaka whose Zoom provisioning failed."""
     halaka = _load_managed(path.id)
-    if halaka.zoom_status != ZoomStatus.failed:
-        raise ApiError(409, f"Only a failed halaka can be retried (it is {halaka.zoom_status})")
+    _transition(lifecycle.retry, halaka, "Only a failed halaka can be retried")
     if not halaka.meetings:
         teacher = db().get(User, halaka.teacher_id)
         halaka.zoom_host = _zoom_host(teacher)
-    _requeue(halaka)
+    _schedule_work(halaka, SYNC_TASK)
     return ok("Provisioning retry scheduled", halaka_out(halaka, viewer(), False))
 
 

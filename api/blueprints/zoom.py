@@ -61,7 +61,7 @@ def meeting_access_statement(meeting_number: int | BindParameter, user_id: int |
         Halaka.__table__,
         and_(
             Halaka.id == ZoomMeeting.halaka_id,
-            Halaka.zoom_status.not_in((ZoomStatus.deleting.value, ZoomStatus.deleted.value)),
+            Halaka.zoom_status != ZoomStatus.deleting.value,
         ),
     )
     return (

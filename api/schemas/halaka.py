@@ -11,7 +11,7 @@ from shared.zoom.recurrence import WEEKDAYS, Schedule
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 FrequencyName = Literal["daily", "weekly", "biweekly", "monthly"]
-ZoomStatusName = Literal["pending", "provisioning", "ready", "updating", "failed", "deleting", "deleted"]
+ZoomStatusName = Literal["pending", "provisioning", "ready", "updating", "failed", "deleting"]
 _HHMM_PATTERN = r"^([01]\d|2[0-3]):([0-5]\d)$"
 _HHMM = re.compile(_HHMM_PATTERN)
 # Documented as what is accepted (`HH:MM`), not as an OpenAPI `time` (which would promise `17:00:00Z`).
