@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test bench chaos admin lint format install install-dev
+.PHONY: run test bench chaos admin lint format install install-dev zoom-specs
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ chaos: install-dev ## the full-stack chaos scenario
 admin: install ## make admin EMAIL=… PASSWORD=… NAME=… (against the stack `make run` started)
 	@test -f var/stack.env || (echo "start the stack with 'make run' first (var/stack.env is missing)"; exit 1)
 	@set -a; . ./var/stack.env; set +a; $(PY) -m flask --app api create-admin --email "$(EMAIL)" --password "$(PASSWORD)" --name "$(NAME)"
+
+zoom-specs: ## download Zoom's OpenAPI specs into var/zoom-specs/ (for a clone without ../shared/)
+	$(PYTHON) -m tests.zoom_spec_files
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests import zoom_spec_files
+
 pytest_plugins = ["tests.fixtures", "tests.sandbox_fixture", "tests.worker_fixture"]
 
 _TMP = Path(tempfile.mkdtemp(prefix="halaka-test-"))
@@ -38,7 +40,11 @@ def _start_services() -> tuple[str, str]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Start services and export their URLs before any test module imports the app."""
+    """Refuse to start without Zoom's specs; start services and export their URLs before any test
+    module imports the app."""
+    problems = zoom_spec_files.missing()
+    if problems:
+        raise pytest.UsageError(zoom_spec_files.how_to_get_them(problems))
     if hasattr(config, "workerinput") or os.environ.get("HALAKA_TEST_STACK") == "1":
         return
     db_url, redis_url = _start_services()
@@ -64,6 +70,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     for service in reversed(_SERVICES):
         service.stop()
     shutil.rmtree(_TMP, ignore_errors=True)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:
+    """A skipped test is a failed one: every test in this suite either runs or fails."""
+    report = yield
+    if report.skipped or hasattr(report, "wasxfail"):
+        if hasattr(report, "wasxfail"):
+            del report.wasxfail
+        report.outcome = "failed"
+        report.longrepr = f"skipped, and this suite allows no skipped test: {report.longrepr}"
+    return report
 
 
 @pytest.fixture(scope="session")

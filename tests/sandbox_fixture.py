@@ -6,6 +6,8 @@ List it in ``pytest_plugins``. Fixtures:
   sandbox at ``$ZOOM_SANDBOX_URL`` if set (then ``stop()``/``start()`` are unavailable).
 - ``zoom_sandbox``: the same :class:`~zoomsim.control.SandboxControl`, reset (and restarted if a
   test stopped it).
+- ``own_zoom_sandbox``: a sandbox whose process this session runs (for tests that read its log or stop
+  it): ``zoom_sandbox``, or a private one when ``$ZOOM_SANDBOX_URL`` points at a sandbox run elsewhere.
 - ``zoom_api``: a :class:`ZoomApiClient` on it that checks every request and response body
   against Zoom's OpenAPI spec.
 """
@@ -123,6 +125,18 @@ def zoom_sandbox(zoom_sandbox_server: SandboxControl) -> Iterator[SandboxControl
             accepted = entry["status"] is None or entry["status"] != 400
             if accepted and entry.get("json") is not None and operation_for(entry["method"], entry["path"]):
                 validate_logged_request(entry)
+
+
+@pytest.fixture
+def own_zoom_sandbox(zoom_sandbox: SandboxControl) -> Iterator[SandboxControl]:
+    if zoom_sandbox.process is not None:
+        yield zoom_sandbox
+        return
+    control = SandboxControl.launch()
+    try:
+        yield control
+    finally:
+        control.process.stop()
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """Validate request and response bodies against Zoom's own OpenAPI spec of the Meetings API.
 
-The spec is read from ``$ZOOM_OPENAPI_SPEC`` or ``<repo>/../shared/reference/zoom/meetings-openapi.json``
-(never copied into the project). If it is missing the calling test is skipped, unless ``CI=true``,
-where that is a failure.
+The spec is found by :mod:`tests.zoom_spec_files` (``$ZOOM_MEETINGS_SPEC``, the sibling
+``../shared/reference/zoom/``, or the ``make zoom-specs`` cache; never copied into the project); the
+suite does not start without it.
 
 Adjustments to the spec, each deliberate:
 
@@ -22,22 +22,20 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import os
 import re
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-import pytest
 from jsonschema import FormatChecker
 from jsonschema.exceptions import ValidationError
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
-SPEC_ENV = "ZOOM_OPENAPI_SPEC"
+from tests.zoom_spec_files import locate
+
 SPEC_URI = "urn:zoom:meetings-openapi"
 WEEKLY_DAYS_RE = re.compile(r"^[1-7](,[1-7])*$")
 LOCAL_DATE_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$")
@@ -72,17 +70,6 @@ SUPPLEMENT: dict[str, dict[str, Any]] = {
 }
 
 
-def repo_root() -> Path:
-    return Path(__file__).resolve().parent.parent
-
-
-def spec_path() -> Path:
-    configured = os.environ.get(SPEC_ENV)
-    if configured:
-        return Path(configured)
-    return repo_root().parent / "shared" / "reference" / "zoom" / "meetings-openapi.json"
-
-
 def _walk(node: Any) -> Iterator[dict[str, Any]]:
     if isinstance(node, dict):
         yield node
@@ -104,20 +91,10 @@ def _patch(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 @functools.cache
-def _load(path: str) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as handle:
-        return _patch(json.load(handle))
-
-
 def load_spec() -> dict[str, Any]:
-    """The patched spec (cached); skips the test, or fails it under ``CI=true``, if the file is missing."""
-    path = spec_path()
-    if not path.is_file():
-        message = f"Zoom OpenAPI spec not found at {path} (set {SPEC_ENV})"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return _load(str(path))
+    """The patched spec, read once; `SpecNotFound` names where it was looked for when it is nowhere."""
+    with locate("meetings").open(encoding="utf-8") as handle:
+        return _patch(json.load(handle))
 
 
 def _is_date_time_or_local(value: object) -> bool:

@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import requests
 
 from tests.sandbox_fixture import ZoomApiClient
@@ -67,14 +66,13 @@ def test_env_flags_ready_line_and_sigterm() -> None:
             proc.stdout.close()
 
 
-def test_stop_and_start_loses_state_keeps_url(zoom_sandbox: SandboxControl, zoom_api: ZoomApiClient) -> None:
-    if zoom_sandbox.process is None:
-        pytest.skip("the sandbox was not started by this test session")
+def test_stop_and_start_loses_state_keeps_url(own_zoom_sandbox: SandboxControl) -> None:
+    zoom_api = ZoomApiClient(own_zoom_sandbox)
     zoom_api.token()
-    base_url = zoom_sandbox.base_url
-    zoom_sandbox.stop()
-    assert not zoom_sandbox.health()
-    zoom_sandbox.start()
-    assert zoom_sandbox.base_url == base_url and zoom_sandbox.health()
+    base_url = own_zoom_sandbox.base_url
+    own_zoom_sandbox.stop()
+    assert not own_zoom_sandbox.health()
+    own_zoom_sandbox.start()
+    assert own_zoom_sandbox.base_url == base_url and own_zoom_sandbox.health()
     assert zoom_api.get("/users/teacher@example.com/meetings").status_code == 401
-    assert zoom_sandbox.stats()["tokens_issued"] == 0
+    assert own_zoom_sandbox.stats()["tokens_issued"] == 0

@@ -432,11 +432,7 @@ def test_bad_ids_in_paths(client, app, method, template):
     ids=["huge", "empty", "alg-none", "garbage", "rtl", "basic", "lowercase", "nul"],
 )
 def test_bad_authorization_headers_are_401(client, value):
-    try:
-        r = client.get("/api/v1/auth/me", headers={"Authorization": value})
-    except ValueError:
-        pytest.skip("the test client refuses this header value itself")
-    assert_clean(r, 401)
+    assert_clean(client.get("/api/v1/auth/me", headers={"Authorization": value}), 401)
 
 
 def test_prefer_wait_is_capped(client, app, monkeypatch):

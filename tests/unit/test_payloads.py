@@ -5,11 +5,9 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import os
 import re
 import string
 from datetime import date, time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,20 +25,14 @@ from shared.zoom.payloads import (
     meeting_update_payload,
 )
 from shared.zoom.recurrence import Schedule, Segment, plan_segments
+from tests.zoom_spec_files import locate
 
 # --------------------------------------------------------------------------------------------------
-# Zoom's spec: a tiny local loader (env ZOOM_OPENAPI_SPEC, else <repo>/../shared/reference/zoom/…)
+# Zoom's spec (found by tests/zoom_spec_files.py): a tiny loader of fully resolved request schemas
 # --------------------------------------------------------------------------------------------------
 
 CREATE = ("post", "/users/{userId}/meetings")
 UPDATE = ("patch", "/meetings/{meetingId}")
-
-
-def _spec_path() -> Path:
-    configured = os.environ.get("ZOOM_OPENAPI_SPEC")
-    if configured:
-        return Path(configured)
-    return Path(__file__).resolve().parents[3] / "shared" / "reference" / "zoom" / "meetings-openapi.json"
 
 
 def _resolve(node: Any, root: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
@@ -60,8 +52,8 @@ def _resolve(node: Any, root: dict[str, Any], seen: tuple[str, ...] = ()) -> Any
 
 
 @functools.cache
-def _request_schema_cached(method: str, path: str) -> dict[str, Any]:
-    spec = json.loads(_spec_path().read_text(encoding="utf-8"))
+def request_schema(method: str, path: str) -> dict[str, Any]:
+    spec = json.loads(locate("meetings").read_text(encoding="utf-8"))
     operation = spec["paths"][path][method]
     schema = copy.deepcopy(_resolve(operation["requestBody"]["content"]["application/json"]["schema"], spec))
     recurrence = schema["properties"]["recurrence"]["properties"]
@@ -71,15 +63,6 @@ def _request_schema_cached(method: str, path: str) -> dict[str, Any]:
     # form yyyy-MM-ddTHH:mm:ss (no offset) together with `timezone`. Its form is checked separately.
     schema["properties"]["start_time"].pop("format", None)
     return schema
-
-
-def request_schema(method: str, path: str) -> dict[str, Any]:
-    if not _spec_path().is_file():
-        reason = f"Zoom OpenAPI spec not found at {_spec_path()} (set ZOOM_OPENAPI_SPEC)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return _request_schema_cached(method, path)
 
 
 def undeclared_keys(body: Any, schema: dict[str, Any], where: str = "") -> list[str]:
