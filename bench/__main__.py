@@ -21,22 +21,21 @@ from stack.entry import ROOT
 
 BARS = {
     "Signature endpoint vs bare signer": (
-        "DESIGN.md 8: the signature endpoint (auth + authorisation) keeps >= 70% of the bare signer's "
+        "Bar: the signature endpoint (auth + authorisation) keeps >= 70% of the bare signer's "
         "requests/s, served the same way; the production server is chosen by this table."
     ),
     "Provisioning rate vs Zoom limit": (
-        "DESIGN.md 8: provisioning sustains >= 90% of the configured Zoom rate limit with zero failed "
+        "Bar: provisioning sustains >= 90% of the configured Zoom rate limit with zero failed "
         "halakat (and zero duplicates)."
     ),
     "Create latency when Zoom is slow": (
-        "DESIGN.md 8: POST /halaka/ p99 unaffected (within 20%) when Zoom answers in 2 s instead of 50 ms."
+        "Bar: POST /halaka/ p99 unaffected (within 20%) when Zoom answers in 2 s instead of 50 ms."
     ),
     "Growth from N=100 to N=1000": (
         "Time and peak memory of API and worker processes as the number of halakat grows."
     ),
     "ZAK with a warm token cache": (
-        "DESIGN.md 8: at most one OAuth token request per token lifetime, whatever the number of calls and "
-        "workers."
+        "Bar: at most one OAuth token request per token lifetime, whatever the number of calls and workers."
     ),
 }
 
