@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from datetime import timedelta
 
@@ -17,10 +18,12 @@ from api.db_session import init_db_session
 from api.errors import register_error_handlers, validation_error_response
 from api.extensions import jwt, limiter
 from api.schemas.common import ErrorResponse
-from shared.logging import configure_logging, request_id_var
+from shared.logging import configure_logging, halaka_id_var, request_id_var
+from shared.metrics import observe_request
 from shared.settings import Settings, get_settings
 
 API_PREFIX = "/api/v1"
+HALAKA_PREFIX = f"{API_PREFIX}/halaka/"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 log = logging.getLogger(__name__)
 
@@ -55,7 +58,7 @@ def create_app(settings: Settings | None = None) -> OpenAPI:
     register_jwt_callbacks(app)
     init_db_session(app)
     register_error_handlers(app)
-    _register_request_id(app)
+    _register_request_context(app)
     register_cli(app)
 
     app.register_api(auth.bp)
@@ -64,18 +67,28 @@ def create_app(settings: Settings | None = None) -> OpenAPI:
     app.register_api(zoom.bp)
     app.register_api(ops.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(ops.exposition)
     app.add_url_rule(f"{API_PREFIX}/docs", "docs", lambda: redirect(f"{API_PREFIX}/swagger"))
     return app
 
 
-def _register_request_id(app: OpenAPI) -> None:
+def _register_request_context(app: OpenAPI) -> None:
+    """Request id and halaka id for the logs; the request's route, method, status and time for metrics."""
+
     @app.before_request
     def _assign() -> None:
+        g.started = time.perf_counter()
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request_id_var.set(g.request_id)
+        halaka = (request.view_args or {}).get("id") if request.path.startswith(HALAKA_PREFIX) else None
+        halaka_id_var.set(halaka if isinstance(halaka, int) else None)
 
     @app.after_request
     def _echo(response: Response) -> Response:
         response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
+        started = g.get("started")
+        if started is not None:
+            route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+            observe_request(route, request.method, response.status_code, time.perf_counter() - started)
         return response

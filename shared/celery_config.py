@@ -30,6 +30,7 @@ def configure(app: Celery, settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         task_ignore_result=True,
         worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,  # the project's JSON handler stays (shared.logging)
         worker_send_task_events=True,
         task_send_sent_event=True,
         task_serializer="json",

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     reconcile_interval_seconds: float = Field(default=60.0, gt=0)
     reconcile_stale_seconds: float = Field(default=120.0, gt=0)
 
+    # operations (issue 13): Prometheus exposition
+    metrics_token: SecretStr | None = Field(default=None, min_length=16)
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
+
     @property
     def broker_url(self) -> str:
         return self.celery_broker_url or self.redis_url

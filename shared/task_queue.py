@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 from functools import lru_cache
 
+from amqp.exceptions import ChannelError
 from celery import Celery
 
 from shared.celery_config import configure
@@ -37,3 +38,16 @@ def enqueue(task_name: str, halaka_id: int) -> bool:
         log.warning("enqueue failed; the reconciler will pick it up", extra={"halaka_id": halaka_id})
         return False
     return True
+
+
+def queue_depth(queue: str) -> int | None:
+    """Messages waiting in the broker queue (None when the broker cannot be reached)."""
+    try:
+        with producer().connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1)
+            try:
+                return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+            except ChannelError:
+                return 0  # the broker has no such queue yet: nothing is waiting
+    except Exception:  # noqa: BLE001 - a metric, not a failure
+        return None

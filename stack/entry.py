@@ -5,9 +5,11 @@ python -m stack.entry migrate|api|worker|beat|flower|sandbox
 
 from __future__ import annotations
 
+import json
 import os
 import sys
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +21,11 @@ DEFAULT_API_SERVER = "granian"
 """Chosen by measurement: `make bench` (bench/signature.py) serves the signature endpoint and a bare
 signer with each server and sizing; granian's WSGI server gave the most signature requests/s."""
 GRANIAN_THREADS = 4
+
+METRICS_ROLES = ("api", "worker", "beat")
+DEFAULT_METRICS_PORTS = {"worker": "9101", "beat": "9102"}
+"""A worker's or beat's metrics port when METRICS_PORT is not set (the API serves `/metrics` on API_PORT)."""
+GRANIAN_LOG_CONFIG = "granian-logging.json"
 
 
 def api_defaults(env: Mapping[str, str]) -> dict[str, str]:
@@ -64,6 +71,7 @@ def api_command(env: Mapping[str, str]) -> list[str]:
             settings["API_THREADS"],
             "--log-level",
             env.get("LOG_LEVEL", "info").lower(),
+            *(["--log-config", env["GRANIAN_LOG_CONFIG"]] if env.get("GRANIAN_LOG_CONFIG") else []),
             "--no-access-log",
             "--respawn-failed-workers",
             app,
@@ -78,6 +86,8 @@ def command(role: str) -> list[str]:
     env = os.environ
     py = sys.executable
     celery = [py, "-m", "celery", "-A", "workers.celery_app"]
+    if env.get("APP_ENV", "development") != "development":
+        celery.append("--quiet")  # no ASCII banner: every line on stdout/stderr is a JSON log line
     if role == "migrate":
         return [py, "-m", "alembic", "-c", str(ROOT / "alembic.ini"), "upgrade", "head"]
     if role == "api":
@@ -122,12 +132,47 @@ def command(role: str) -> list[str]:
     raise SystemExit(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
 
 
+def prepare_metrics_dir(role: str, env: MutableMapping[str, str]) -> Path:
+    """The role's prometheus_client multiprocess directory for this run: `PROMETHEUS_MULTIPROC_DIR` if set
+    (emptied of a previous run's files), else a new temporary one. One per process tree: never share it
+    between two roles or two running copies of a role."""
+    given = env.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+    else:
+        path = Path(tempfile.mkdtemp(prefix=f"halaka-metrics-{role}-"))
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return path
+
+
+def prepare(role: str, env: MutableMapping[str, str]) -> None:
+    """What a role's process needs before it starts: its name for the logs, a fresh metrics directory,
+    its metrics port, and the API server's own loggers in the project's JSON format."""
+    env["HALAKA_ROLE"] = role
+    if role not in METRICS_ROLES:
+        return
+    run_dir = prepare_metrics_dir(role, env)
+    if role in DEFAULT_METRICS_PORTS:
+        env.setdefault("METRICS_PORT", DEFAULT_METRICS_PORTS[role])
+    if role == "api":
+        from shared.logging import server_log_config
+
+        config = server_log_config(env.get("LOG_LEVEL", "INFO"), ("_granian", "granian.access"))
+        log_config = run_dir / GRANIAN_LOG_CONFIG
+        log_config.write_text(json.dumps(config))
+        env["GRANIAN_LOG_CONFIG"] = str(log_config)
+
+
 def main(argv: list[str]) -> None:
     if len(argv) != 2:
         raise SystemExit(f"usage: python -m stack.entry {{{'|'.join(ROLES)}}}")
     os.chdir(ROOT)
     env = os.environ
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    prepare(argv[1], env)
     args = command(argv[1])
     os.execvpe(args[0], args, env)
 

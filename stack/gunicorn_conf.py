@@ -3,6 +3,8 @@ see stack/entry.py and BENCHMARKS.md)."""
 
 import os
 
+from shared.logging import server_log_config
+
 bind = f"{os.environ.get('API_HOST', '127.0.0.1')}:{os.environ.get('API_PORT', '8000')}"
 
 
@@ -22,6 +24,7 @@ graceful_timeout = 20
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+logconfig_dict = server_log_config(loglevel, ("gunicorn.error", "gunicorn.access"))
 
 
 def post_fork(server, worker):
@@ -30,3 +33,11 @@ def post_fork(server, worker):
 
     dispose_engine()
     reset_redis()
+
+
+def child_exit(server, worker):
+    """A dead worker's live gauges leave the multiprocess files (its counters stay in the sums)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

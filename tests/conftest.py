@@ -20,6 +20,7 @@ from tests import zoom_spec_files
 pytest_plugins = ["tests.fixtures", "tests.sandbox_fixture", "tests.worker_fixture"]
 
 _TMP = Path(tempfile.mkdtemp(prefix="halaka-test-"))
+METRICS_TOKEN = "test-metrics-token-" + "m" * 20
 _SERVICES: list = []
 
 
@@ -57,6 +58,7 @@ def pytest_configure(config: pytest.Config) -> None:
         LOGIN_RATE_LIMIT="1000 per minute",
         ZOOM_SDK_KEY="test-sdk-key",
         ZOOM_SDK_SECRET="test-sdk-secret-0123456789",
+        METRICS_TOKEN=METRICS_TOKEN,
     )
     from alembic import command
     from alembic.config import Config

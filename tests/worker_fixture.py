@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from stack.embedded import free_port
 from stack.process import RoleProcess
 from zoomsim.control import SandboxControl
 
@@ -88,14 +89,16 @@ def _role_logs() -> Path:
 
 @pytest.fixture(scope="session")
 def _worker_process(stack_env: dict[str, str], _role_logs: Path) -> Iterator[RoleProcess]:
-    process = RoleProcess("worker", stack_env, _role_logs / "worker.log")
+    env = {**stack_env, "METRICS_PORT": str(free_port())}
+    process = RoleProcess("worker", env, _role_logs / "worker.log")
     yield process
     process.stop()
 
 
 @pytest.fixture(scope="session")
 def _beat_process(stack_env: dict[str, str], _role_logs: Path) -> Iterator[RoleProcess]:
-    process = RoleProcess("beat", stack_env, _role_logs / "beat.log")
+    env = {**stack_env, "METRICS_PORT": str(free_port())}
+    process = RoleProcess("beat", env, _role_logs / "beat.log")
     yield process
     process.stop()
 

@@ -3,23 +3,61 @@
 Wiring after Apache Superset's `superset/tasks/celery_app.py`: each forked worker process drops the
 database pool and the Redis client it inherited (the Zoom client and its HTTP session notice the new
 pid and rebuild themselves), and every task closes its session when done.
+
+Logging: the project's JSON handler on the root logger (`setup_logging` has a receiver, so Celery
+configures no handler of its own, and `worker_hijack_root_logger` is off); each task's lines carry its
+`task_id` and `halaka_id`. Metrics: task outcomes and durations; the worker's main process and beat serve
+their role's metrics on `METRICS_PORT`.
 """
 
 from __future__ import annotations
 
+import time
+
 from celery import Celery
-from celery.signals import task_postrun, worker_process_init
+from celery.signals import (
+    after_task_publish,
+    beat_init,
+    setup_logging,
+    task_postrun,
+    task_prerun,
+    worker_init,
+    worker_process_init,
+)
 
 from shared.celery_config import configure
 from shared.db import dispose_engine
-from shared.logging import configure_logging
-from shared.metrics import record_task_outcome
+from shared.logging import configure_logging, halaka_id_var, task_id_var
+from shared.metrics import BEAT_SENT, record_task, start_metrics_server
 from shared.redis_client import reset_redis
 from shared.settings import get_settings
 
 settings = get_settings()
 configure_logging(settings.log_level)
 app = configure(Celery("halaka", include=["workers.tasks.provisioning"]), settings)
+_started: dict[str, float] = {}
+
+
+@setup_logging.connect
+def _json_logging(**_kwargs: object) -> None:
+    configure_logging(settings.log_level)
+
+
+@worker_init.connect
+def _worker_metrics(**_kwargs: object) -> None:
+    if settings.metrics_port:
+        start_metrics_server(settings.metrics_port, settings.metrics_host)
+
+
+@beat_init.connect
+def _beat_metrics(**_kwargs: object) -> None:
+    after_task_publish.connect(_count_sent)
+    if settings.metrics_port:
+        start_metrics_server(settings.metrics_port, settings.metrics_host)
+
+
+def _count_sent(sender: str | None = None, **_kwargs: object) -> None:
+    BEAT_SENT.labels(sender or "?").inc()
 
 
 @worker_process_init.connect
@@ -28,8 +66,21 @@ def _reset_inherited_connections(**_kwargs: object) -> None:
     reset_redis()
 
 
+@task_prerun.connect
+def _task_context(task_id: str | None = None, args: tuple | None = None, **_kwargs: object) -> None:
+    """Lines logged while a task runs name it and its halaka (tasks take the halaka id first)."""
+    task_id_var.set(task_id)
+    halaka_id_var.set(args[0] if args and isinstance(args[0], int) else None)
+    if task_id:
+        _started[task_id] = time.perf_counter()
+
+
 @task_postrun.connect
-def _count_outcome(task=None, retval=None, state=None, **_kwargs: object) -> None:
-    """Task outcomes by name for the ops metrics (Flower shows each task; this shows the totals)."""
+def _count_outcome(task=None, task_id=None, retval=None, state=None, **_kwargs: object) -> None:
+    """Task outcomes by name (Flower shows each task; this shows the totals) and their durations."""
     outcome = retval if state == "SUCCESS" and isinstance(retval, str) else state
-    record_task_outcome(task.name if task else "?", str(outcome))
+    started = _started.pop(task_id, None) if task_id else None
+    seconds = None if started is None else time.perf_counter() - started
+    record_task(task.name if task else "?", str(outcome), seconds)
+    task_id_var.set(None)
+    halaka_id_var.set(None)

@@ -203,7 +203,7 @@ def _update(snap: Snapshot, client: ZoomClient, row: Row, segment: Segment, key:
         topic=snap.title,
         agenda=_agenda(snap, key),
     )
-    client.update_meeting(row.meeting_id, payload)
+    client.update_meeting(row.meeting_id, payload, host=snap.host)
     return _checked(client, client.get_meeting(row.meeting_id), segment)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from werkzeug.serving import make_server
 
+from shared.logging import configure_logging
 from zoomsim.app import create_app
 from zoomsim.config import (
     DEFAULT_ACCOUNT_ID,
@@ -49,7 +50,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="zoomsim: %(message)s")
+    os.environ.setdefault("HALAKA_ROLE", "sandbox")
+    configure_logging("INFO")  # the project's JSON lines on stderr, like every other process
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     settings = ServerSettings(
         account_id=args.account_id,

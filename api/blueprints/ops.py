@@ -1,28 +1,42 @@
-"""Operator view (admin): queue depth, halakat by Zoom status, Zoom calls and task outcomes."""
+"""Operator views: Prometheus exposition at `/metrics` (bearer `METRICS_TOKEN`) and the admin JSON
+summary at `/api/v1/ops/metrics`, both read from `shared.metrics`."""
 
 from __future__ import annotations
 
-from amqp.exceptions import ChannelError
+import hmac
+
+from flask import Blueprint, Response, request
 from flask_openapi3 import APIBlueprint, Tag
-from sqlalchemy import func, select
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from api.auth_context import auth_required
-from api.db_session import db
+from api.errors import error_response
 from api.responses import ok
 from api.schemas.common import ApiModel, Envelope, responses
-from shared.celery_config import ZOOM_QUEUE
-from shared.metrics import TASK_OUTCOMES, ZOOM_CALLS, read
-from shared.models import Halaka, Role
-from shared.task_queue import producer
+from shared.metrics import (
+    TASK_OUTCOMES,
+    ZOOM_CALLS,
+    StateCollector,
+    process_registry,
+    read_mirror,
+    read_state,
+)
+from shared.models import Role
+from shared.settings import get_settings
 
 bp = APIBlueprint(
     "ops", __name__, url_prefix="/api/v1/ops", abp_tags=[Tag(name="ops")], abp_security=[{"jwt": []}]
 )
+exposition = Blueprint("exposition", __name__)
+_state = CollectorRegistry()
+_state.register(StateCollector())
 
 
 class Metrics(ApiModel):
     queue_depth: dict[str, int | None]
     halakat_by_status: dict[str, int]
+    oldest_pending_seconds: float
+    host_daily_writes_max: int
     zoom_calls: dict[str, int]
     task_outcomes: dict[str, int]
 
@@ -31,28 +45,33 @@ class MetricsEnvelope(Envelope[Metrics]):
     pass
 
 
-def queue_depth(queue: str = ZOOM_QUEUE) -> int | None:
-    """Messages waiting in the broker queue (None when the broker cannot be reached)."""
-    try:
-        with producer().connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1)
-            try:
-                return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
-            except ChannelError:
-                return 0  # the broker has no such queue yet: nothing is waiting
-    except Exception:  # noqa: BLE001 - a metric, not a failure
-        return None
-
-
 @bp.get("/metrics", responses=responses({200: MetricsEnvelope}, 401, 403))
 @auth_required(Role.admin)
 def metrics():
-    """Queue depth, halakat by Zoom status, Zoom calls by endpoint and status, task outcomes."""
-    rows = db().execute(select(Halaka.zoom_status, func.count()).group_by(Halaka.zoom_status)).all()
+    """Queue depth, halakat by Zoom status, oldest pending halaka, the busiest host's Zoom writes today,
+    Zoom calls by endpoint and status, task outcomes (the numbers `/metrics` exports)."""
+    state = read_state()
     body = Metrics(
-        queue_depth={ZOOM_QUEUE: queue_depth()},
-        halakat_by_status={status: count for status, count in rows},
-        zoom_calls=read(ZOOM_CALLS),
-        task_outcomes=read(TASK_OUTCOMES),
+        queue_depth=state.queue_depth,
+        halakat_by_status=state.halakat_by_status,
+        oldest_pending_seconds=round(state.oldest_pending_seconds, 3),
+        host_daily_writes_max=max(state.host_writes.values(), default=0),
+        zoom_calls=read_mirror(ZOOM_CALLS),
+        task_outcomes=read_mirror(TASK_OUTCOMES),
     )
     return ok("Metrics fetched successfully", body)
+
+
+@exposition.get("/metrics")
+def prometheus():
+    """Prometheus text format: every API worker's counters plus the state gauges."""
+    token = get_settings().metrics_token
+    if token is None:
+        return error_response(404, "Metrics are disabled: set METRICS_TOKEN")
+    expected = f"Bearer {token.get_secret_value()}".encode()
+    if not hmac.compare_digest(request.headers.get("Authorization", "").encode(), expected):
+        response = error_response(401, "A valid METRICS_TOKEN bearer token is required")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    body = generate_latest(process_registry()) + generate_latest(_state)
+    return Response(body, content_type=CONTENT_TYPE_LATEST)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,7 @@ from urllib.parse import quote
 import redis
 import requests
 
-from shared.metrics import record_zoom_call
+from shared.metrics import record_budget_wait, record_rate_limited, record_zoom_response
 from shared.redis_client import get_redis
 from shared.settings import Settings, get_settings
 from shared.zoom.errors import (
@@ -35,7 +36,7 @@ from shared.zoom.errors import (
 )
 from shared.zoom.http import process_session, send, timeouts
 from shared.zoom.oauth import TokenProvider
-from shared.zoom.rate_budget import RateBudget, category_for
+from shared.zoom.rate_budget import RateBudget, category_for, record_host_write
 
 log = logging.getLogger("shared.zoom")
 
@@ -66,6 +67,7 @@ class ZoomClient:
         budget_timeout: float = DEFAULT_BUDGET_TIMEOUT,
     ) -> None:
         self._settings = settings
+        self._redis = redis_client
         self._base_url = settings.zoom_api_base_url.rstrip("/")
         self._budget = rate_budget or RateBudget.from_settings(settings, redis_client)
         self._tokens = tokens or TokenProvider(settings, redis_client)
@@ -74,14 +76,28 @@ class ZoomClient:
 
     def create_meeting(self, user_id: str, payload: Mapping[str, Any]) -> dict:
         """`POST /users/{userId}/meetings` (201). Not idempotent: a retry after a timeout may duplicate."""
-        return _json_object(self._request("POST", USER_MEETINGS, {"userId": user_id}, body=payload))
+        meeting = _json_object(self._request("POST", USER_MEETINGS, {"userId": user_id}, body=payload))
+        self._count_write(user_id)
+        return meeting
 
     def get_meeting(self, meeting_id: int | str) -> dict:
         return _json_object(self._request("GET", MEETING, {"meetingId": meeting_id}))
 
-    def update_meeting(self, meeting_id: int | str, payload: Mapping[str, Any]) -> None:
-        """`PATCH /meetings/{meetingId}` (204, no body): re-GET for the fresh fields."""
+    def update_meeting(
+        self, meeting_id: int | str, payload: Mapping[str, Any], host: str | None = None
+    ) -> None:
+        """`PATCH /meetings/{meetingId}` (204, no body): re-GET for the fresh fields. `host` (the meeting's
+        host user) is counted in the hosts' daily writes."""
         self._request("PATCH", MEETING, {"meetingId": meeting_id}, body=payload)
+        if host:
+            self._count_write(host)
+
+    def _count_write(self, host: str) -> None:
+        """Creates and updates count against the host's daily limit: tally them for the operators."""
+        try:
+            record_host_write(self._redis, host)
+        except redis.RedisError:
+            log.debug("host write not counted")
 
     def delete_meeting(self, meeting_id: int | str) -> bool:
         """True when deleted now, False when Zoom says it does not exist (3001): already gone."""
@@ -126,14 +142,12 @@ class ZoomClient:
         try:
             response = self._exchange(call)
         except ZoomError as error:
-            record_zoom_call(call.method, call.template, error.status or type(error).__name__)
             _log_failure(call, error)
             raise
         except redis.RedisError as exc:
             error = ZoomTransientError(f"token store / rate budget unavailable: {type(exc).__name__}")
             _log_failure(call, error)
             raise error from exc
-        record_zoom_call(call.method, call.template, response.status_code)
         return response
 
     def _exchange(self, call: _Call) -> requests.Response:
@@ -146,6 +160,8 @@ class ZoomClient:
         error = parse_error(response.status_code, response.headers, response.content)
         if error.status == 401 and error.code == CODE_INVALID_TOKEN:
             error.permanent = False  # a second 124 right after a refresh: Zoom's side, worth a retry later
+        if isinstance(error, ZoomRateLimited):
+            record_rate_limited(call.category, error.daily)
         if isinstance(error, ZoomRateLimited) and not error.daily:
             pause = DEFAULT_429_PAUSE if error.retry_after is None else error.retry_after
             self._budget.pause(call.category, min(pause, MAX_SHARED_PAUSE))
@@ -154,7 +170,18 @@ class ZoomClient:
     def _send(self, call: _Call, token: str) -> requests.Response:
         if self.on_request is not None:
             self.on_request(call.method, call.path, call.body)
-        self._budget.acquire(call.category, self._budget_timeout)
+        record_budget_wait(call.category, self._budget.acquire(call.category, self._budget_timeout))
+        started = time.perf_counter()
+        status: int | str = "error"
+        try:
+            response = self._http(call, token)
+            status = response.status_code
+        finally:
+            elapsed = time.perf_counter() - started
+            record_zoom_response(call.method, call.template, call.category, status, elapsed)
+        return response
+
+    def _http(self, call: _Call, token: str) -> requests.Response:
         return send(
             lambda: process_session().request(
                 call.method,

@@ -21,6 +21,7 @@ import redis
 import requests
 from redis.exceptions import LockError
 
+from shared.metrics import record_oauth
 from shared.settings import Settings
 from shared.zoom.errors import ZoomAuthError, ZoomConfigError, ZoomError, ZoomTransientError, parse_error
 from shared.zoom.http import process_session, send, timeouts
@@ -152,15 +153,20 @@ class TokenProvider:
         return token
 
     def _request_token(self, credentials: Credentials) -> tuple[str, float]:
-        response = send(
-            lambda: process_session().post(
-                self._settings.zoom_oauth_url,
-                data={"grant_type": "account_credentials", "account_id": credentials.account_id},
-                auth=(credentials.client_id, credentials.client_secret),
-                timeout=timeouts(self._settings),
-            ),
-            "zoom oauth",
-        )
+        try:
+            response = send(
+                lambda: process_session().post(
+                    self._settings.zoom_oauth_url,
+                    data={"grant_type": "account_credentials", "account_id": credentials.account_id},
+                    auth=(credentials.client_id, credentials.client_secret),
+                    timeout=timeouts(self._settings),
+                ),
+                "zoom oauth",
+            )
+        except ZoomTransientError:
+            record_oauth("error")
+            raise
+        record_oauth(response.status_code)
         if not response.ok:
             raise _oauth_error(response)
         try:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 import redis
@@ -174,3 +175,29 @@ def emission_interval_us(rate: float, safety: float = DEFAULT_SAFETY) -> int:
 
 def tolerance_us(interval_us: int) -> int:
     return min(interval_us // 10, round(MAX_TOLERANCE * 1_000_000))
+
+
+# --- per-host daily writes ------------------------------------------------------------------------------
+
+DAILY_WRITES_PER_HOST = 100
+"""Zoom's limit of meeting creates and updates per host (user) per day, reset at 00:00 UTC."""
+_HOST_WRITES_TTL = 2 * 24 * 3600
+
+
+def host_writes_key(day: date) -> str:
+    return f"zoom:host_writes:{day.isoformat()}"
+
+
+def record_host_write(client: redis.Redis, host: str, now: datetime | None = None) -> None:
+    """Count one successful create or update of `host`'s meetings in today's (UTC) tally."""
+    key = host_writes_key((now or datetime.now(UTC)).date())
+    pipe = client.pipeline(transaction=False)
+    pipe.hincrby(key, host.lower(), 1)
+    pipe.expire(key, _HOST_WRITES_TTL)
+    pipe.execute()
+
+
+def host_writes_today(client: redis.Redis, now: datetime | None = None) -> dict[str, int]:
+    """Each host's successful creates and updates today (UTC)."""
+    raw = client.hgetall(host_writes_key((now or datetime.now(UTC)).date()))
+    return {k.decode() if isinstance(k, bytes) else k: int(v) for k, v in raw.items()}
