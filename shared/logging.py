@@ -12,6 +12,7 @@ password/secret/token field, and drops whole values whose key names a secret.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import os
@@ -139,3 +140,11 @@ def _log_uncaught(exc_type: type[BaseException], exc: BaseException | None, tb: 
         sys.__excepthook__(exc_type, exc or exc_type(), tb)  # type: ignore[arg-type]
         return
     logging.getLogger("uncaught").critical("uncaught exception", exc_info=(exc_type, exc, tb))
+
+
+def write_signal_safe(message: str, stream: IO[str] = sys.__stderr__, logger: str = "celery.worker") -> None:
+    """One JSON line written with a bare `os.write` (no logging lock): usable inside a signal handler, where
+    Celery prints its shutdown messages."""
+    record = logging.LogRecord(logger, logging.INFO, __file__, 0, message.strip(), None, None)
+    with contextlib.suppress(OSError, ValueError):  # best effort, like the message it replaces
+        os.write(stream.fileno(), (JsonLogFormatter().format(record) + "\n").encode())

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 
+import celery.apps.worker
 from celery import Celery
 from celery.signals import (
     after_task_publish,
@@ -27,7 +28,7 @@ from celery.signals import (
 
 from shared.celery_config import configure
 from shared.db import dispose_engine
-from shared.logging import configure_logging, halaka_id_var, task_id_var
+from shared.logging import configure_logging, halaka_id_var, task_id_var, write_signal_safe
 from shared.metrics import BEAT_SENT, record_task, start_metrics_server
 from shared.redis_client import reset_redis
 from shared.settings import get_settings
@@ -36,6 +37,9 @@ settings = get_settings()
 configure_logging(settings.log_level)
 app = configure(Celery("halaka", include=["workers.tasks.provisioning"]), settings)
 _started: dict[str, float] = {}
+# Celery writes its shutdown notices ("worker: Warm shutdown") from the signal handler with a bare
+# os.write of plain text; this keeps them signal-safe and makes them JSON lines like every other.
+celery.apps.worker.safe_say = write_signal_safe
 
 
 @setup_logging.connect

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api import create_app
+from tests.conftest import METRICS_TOKEN
 from tests.factories import PASSWORD
 from tests.security.world import OTHER_ZOOM_USER, TEACHER_ZOOM_USER, Person, World, build_world
 
@@ -255,6 +256,15 @@ def login(w: World, role: str, who: Person | None) -> list[Probe]:
     return [("login", "POST", "/api/v1/auth/login", {"json": body, **_auth(who)}, 200)]
 
 
+def prometheus(w: World, role: str, who: Person | None) -> list[Probe]:
+    """`/metrics` takes the METRICS_TOKEN bearer only: no user's JWT, an admin's included, opens it."""
+    probes: list[Probe] = [("a user's JWT is not the metrics token", "GET", "/metrics", _auth(who), 401)]
+    if role == "admin":
+        operator = {"headers": {"Authorization": f"Bearer {METRICS_TOKEN}"}}
+        probes.append(("the metrics token", "GET", "/metrics", operator, 200))
+    return probes
+
+
 def _halaka(suffix: str = "") -> Callable[[World], str]:
     return lambda w: f"/api/v1/halaka/{w.other}{suffix}"
 
@@ -280,7 +290,8 @@ DECISIONS: dict[tuple[str, str], Decide] = {
     # users: admin only
     ("GET", "/api/v1/users/"): admin_only("GET", lambda w: "/api/v1/users/"),
     ("PATCH", "/api/v1/users/<int:id>"): patch_user,
-    # operators' metrics: admin only
+    # operators' metrics: admin only; Prometheus exposition with the metrics token
+    ("GET", "/metrics"): prometheus,
     ("GET", "/api/v1/ops/metrics"): admin_only("GET", lambda w: "/api/v1/ops/metrics"),
     # halaka (DESIGN.md 4.2, 4.4)
     ("POST", "/api/v1/halaka/"): create_halaka,

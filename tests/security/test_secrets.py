@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import re
 import uuid
@@ -294,3 +295,68 @@ def test_worker_logs_while_provisioning_hold_no_start_url_or_zoom_secret(app, cl
         worker_log = log.read()
     assert worker_log.strip(), "the worker wrote nothing: the log capture is not working"
     assert_no_secrets(worker_log + captured_logs.getvalue(), secrets)
+
+
+# --- 3. every line the suite's processes logged ------------------------------------------------------------
+
+COMMON_FIELDS = ("time", "level", "logger", "message", "role")
+JWT_SHAPE = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.")
+UNMASKED_QUERY_SECRET = re.compile(r"(?i)\b(zak|pwd)=(?!\[redacted)")
+
+
+def test_every_log_line_of_the_suites_processes_is_json_with_common_fields_and_no_secret(
+    app, client, worker, beat, zoom_sandbox, zoom_sandbox_server, _role_logs, stack_env
+):
+    """The worker, beat, every API server the suite started (their logs share one folder) and the
+    sandbox: each line one JSON object with the common fields, a task's lines with its ids, no secret.
+    A halaka provisioned through a 429 makes the worker log a warning inside a task."""
+    from tests.integration.helpers import wait_status
+    from tests.worker_fixture import wait_for
+
+    world = build_world(app)
+    zoom_sandbox.fault(kind="429", count=1, retry_after="seconds", value=1, match="create")
+    r = client.post(
+        "/api/v1/halaka/",
+        json={"title": "Logged", "schedule": schedule(start_in=4, length_days=26)},
+        headers=world.teacher.headers,
+    )
+    assert r.status_code == 201
+    assert wait_status(client, world.teacher, r.json["data"]["id"], worker=worker)["zoomStatus"] == "ready"
+    beat_log = _role_logs / "beat.log"
+    wait_for(lambda: beat_log.exists() and "Sending due task" in beat_log.read_text(), 20, what="beat")
+    files = sorted(_role_logs.glob("*.log"))
+    if zoom_sandbox_server.process is not None:
+        files.append(zoom_sandbox_server.process.log_path)
+    settings = get_settings()
+    secrets = {
+        "JWT_SECRET_KEY": settings.jwt_secret_key.get_secret_value(),
+        "ZOOM_SDK_SECRET": settings.zoom_sdk_secret.get_secret_value(),
+        "ZOOM_CLIENT_SECRET": stack_env["ZOOM_CLIENT_SECRET"],
+        "METRICS_TOKEN": stack_env["METRICS_TOKEN"],
+    }
+    roles: set[str] = set()
+    task_lines = 0
+    problems = []
+    for path in files:
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            where = f"{path.name}:{number}"
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                problems.append(f"{where} is not JSON: {line[:200]}")
+                continue
+            if not isinstance(entry, dict) or not all(entry.get(f) is not None for f in COMMON_FIELDS):
+                problems.append(f"{where} lacks a common field: {line[:200]}")
+                continue
+            roles.add(entry["role"])
+            task_lines += bool(entry.get("task_id") and entry.get("halaka_id"))
+            leaked = [name for name, secret in secrets.items() if secret in line]
+            if leaked or JWT_SHAPE.search(line) or UNMASKED_QUERY_SECRET.search(line):
+                problems.append(f"{where} holds a secret {leaked}: {line[:200]}")
+    assert not problems, "\n".join(problems[:20])
+    assert {"worker", "beat"} <= roles, roles
+    if zoom_sandbox_server.process is not None:
+        assert "sandbox" in roles, roles
+    assert task_lines, "no worker line carried a task_id and halaka_id"
