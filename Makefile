@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test bench chaos admin lint format install install-dev zoom-specs
+.PHONY: run test bench chaos admin lint format install install-dev zoom-specs ops-check
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,3 +47,11 @@ lint: install-dev
 format: install-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+ops-check: ## promtool (Debian package `prometheus`) on the alert rules, their unit tests and the scrape config
+	promtool check rules ops/prometheus/alerts.yml
+	cd ops/prometheus && promtool test rules alerts.test.yml
+	@tmp=$$(mktemp -d); printf token > $$tmp/token; \
+	sed "s#/run/secrets/metrics_token#$$tmp/token#; s#/etc/prometheus/alerts.yml#$(CURDIR)/ops/prometheus/alerts.yml#" \
+	  ops/prometheus/prometheus.yml > $$tmp/prometheus.yml && promtool check config $$tmp/prometheus.yml; \
+	status=$$?; rm -rf $$tmp; exit $$status

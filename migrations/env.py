@@ -1,14 +1,13 @@
-from logging.config import fileConfig
-
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+from shared.logging import configure_logging
 from shared.models import Base
 from shared.settings import get_settings
 
 config = context.config
-if config.config_file_name is not None and config.attributes.get("configure_logger", True):
-    fileConfig(config.config_file_name, disable_existing_loggers=False)
+if config.attributes.get("configure_logger", True):
+    configure_logging(get_settings().log_level)  # the project's JSON lines, like every other role
 
 target_metadata = Base.metadata
 

@@ -8,13 +8,14 @@ and Flower — each through `python -m stack.entry ROLE`, the entry point docker
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
 
 from stack.embedded import Service, start_postgres, start_redis, wait_for_port
-from stack.entry import ROOT
+from stack.entry import DEFAULT_METRICS_PORTS, ROOT
 from stack.process import RoleProcess
 
 VAR = ROOT / "var"
@@ -63,7 +64,7 @@ def sandbox_env(env: dict[str, str]) -> str | None:
 
 def _write_stack_env(env: dict[str, str]) -> None:
     """What `make admin` needs to reach this stack's database."""
-    lines = [f"{k}={env[k]}" for k in ("DATABASE_URL", "REDIS_URL")]
+    lines = [f"{k}={env[k]}" for k in ("DATABASE_URL", "REDIS_URL", "METRICS_TOKEN")]
     (VAR / "stack.env").write_text("\n".join(lines) + "\n")
 
 
@@ -73,6 +74,8 @@ def main() -> int:
     env.setdefault("PYTHONUNBUFFERED", "1")
     if not env.get("FLOWER_BASIC_AUTH"):
         env.setdefault("FLOWER_UNAUTHENTICATED_API", "true")  # Flower's JSON API, on 127.0.0.1 only
+    env.setdefault("METRICS_TOKEN", secrets.token_urlsafe(24))  # written to var/stack.env
+    env.pop("METRICS_PORT", None)  # one machine: the worker and beat each use their own default port
     services: list[Service] = []
     roles: list[RoleProcess] = []
     stopping = False
@@ -98,6 +101,9 @@ def main() -> int:
         print("\nHalaka Zoom backend is up:", flush=True)
         print(f"  API      http://127.0.0.1:{api_port}/api/v1  (docs: /api/v1/docs)")
         print(f"  Flower   http://127.0.0.1:{flower_port}")
+        print(f"  Metrics  http://127.0.0.1:{api_port}/metrics  (bearer METRICS_TOKEN in var/stack.env)")
+        for role, port in DEFAULT_METRICS_PORTS.items():
+            print(f"           http://127.0.0.1:{port}/metrics  ({role})")
         if sandbox:
             print(f"  Zoom     sandbox at {sandbox} (control: {sandbox}/_sandbox/config)")
         print("Ctrl-C stops everything.\n", flush=True)

@@ -310,9 +310,12 @@ def test_every_log_line_of_the_suites_processes_is_json_with_common_fields_and_n
     """The worker, beat, every API server the suite started (their logs share one folder) and the
     sandbox: each line one JSON object with the common fields, a task's lines with its ids, no secret.
     A halaka provisioned through a 429 makes the worker log a warning inside a task."""
+    from stack.process import RoleProcess
     from tests.integration.helpers import wait_status
     from tests.worker_fixture import wait_for
 
+    migrate = RoleProcess("migrate", stack_env, _role_logs / "migrate.log").start()
+    assert migrate.proc.wait(120) == 0, migrate.log_tail()
     world = build_world(app)
     zoom_sandbox.fault(kind="429", count=1, retry_after="seconds", value=1, match="create")
     r = client.post(
@@ -356,7 +359,7 @@ def test_every_log_line_of_the_suites_processes_is_json_with_common_fields_and_n
             if leaked or JWT_SHAPE.search(line) or UNMASKED_QUERY_SECRET.search(line):
                 problems.append(f"{where} holds a secret {leaked}: {line[:200]}")
     assert not problems, "\n".join(problems[:20])
-    assert {"worker", "beat"} <= roles, roles
+    assert {"worker", "beat", "migrate"} <= roles, roles
     if zoom_sandbox_server.process is not None:
         assert "sandbox" in roles, roles
     assert task_lines, "no worker line carried a task_id and halaka_id"
