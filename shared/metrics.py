@@ -225,16 +225,13 @@ class State:
     default_host: str | None = None
 
 
-PENDING_STATUSES = ("pending", "provisioning", "updating", "deleting")
-"""Statuses waiting for a worker; the oldest one's age says whether provisioning keeps up."""
-
-
 def read_state() -> State:
     """The operator's state: broker queue depth, halakat by status, oldest pending, hosts' writes today."""
     from sqlalchemy import func, select
 
     from shared.celery_config import ZOOM_QUEUE
     from shared.db import session_scope
+    from shared.lifecycle import ACTIVE
     from shared.models import Halaka
     from shared.settings import get_settings
     from shared.task_queue import queue_depth
@@ -244,7 +241,7 @@ def read_state() -> State:
         rows = s.execute(select(Halaka.zoom_status, func.count()).group_by(Halaka.zoom_status)).all()
         oldest = s.scalar(
             select(func.extract("epoch", func.now() - func.min(Halaka.status_changed_at))).where(
-                Halaka.zoom_status.in_(PENDING_STATUSES)
+                Halaka.zoom_status.in_(ACTIVE)  # waiting for a worker: does provisioning keep up?
             )
         )
     try:
