@@ -46,3 +46,13 @@ def test_sqlalchemy_url_uses_psycopg3(url, expected):
 
 def test_broker_defaults_to_redis():
     assert Settings(**BASE).broker_url == BASE["redis_url"]
+
+
+@pytest.mark.parametrize(("token", "ok"), [("short", False), ("", False), ("m" * 16, True)])
+def test_metrics_token_is_long_enough(monkeypatch, token, ok):
+    monkeypatch.setenv("METRICS_TOKEN", token)
+    if ok:
+        assert load_settings().metrics_token.get_secret_value() == token
+    else:
+        with pytest.raises(ConfigurationError, match="METRICS_TOKEN"):
+            load_settings()
