@@ -53,12 +53,12 @@ def create_app(settings: Settings | None = None) -> OpenAPI:
         RATELIMIT_KEY_PREFIX="halaka-limiter",
         JSON_SORT_KEYS=False,
     )
+    _register_request_context(app)  # first: before any hook that may answer early (limits, body checks)
     jwt.init_app(app)
     limiter.init_app(app)
     register_jwt_callbacks(app)
     init_db_session(app)
     register_error_handlers(app)
-    _register_request_context(app)
     register_cli(app)
 
     app.register_api(auth.bp)

@@ -39,3 +39,12 @@ def test_disabled_without_a_token(client, monkeypatch):
     monkeypatch.setattr(get_settings(), "metrics_token", None)
     r = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert r.status_code == 404 and r.json["status"] == "error"
+
+
+def test_answers_from_early_hooks_are_counted(client):
+    """A body refused before any view runs (415) still has its request id and its count."""
+    r = client.post("/api/v1/auth/login", data="x", content_type="text/plain")
+    assert r.status_code == 415 and r.headers["X-Request-ID"]
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).get_data(as_text=True)
+    counted = 'halaka_http_requests_total{method="POST",route="/api/v1/auth/login",status="415"}'
+    assert counted in text
