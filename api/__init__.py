@@ -92,3 +92,9 @@ def _register_request_context(app: OpenAPI) -> None:
             route = request.url_rule.rule if request.url_rule is not None else "unmatched"
             observe_request(route, request.method, response.status_code, time.perf_counter() - started)
         return response
+
+    @app.teardown_request
+    def _forget(_exc: BaseException | None) -> None:
+        """A server thread's next lines, outside any request, carry no stale ids."""
+        request_id_var.set(None)
+        halaka_id_var.set(None)

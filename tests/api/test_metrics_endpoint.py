@@ -48,3 +48,11 @@ def test_answers_from_early_hooks_are_counted(client):
     text = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).get_data(as_text=True)
     counted = 'halaka_http_requests_total{method="POST",route="/api/v1/auth/login",status="415"}'
     assert counted in text
+
+
+def test_ids_do_not_outlive_their_request(client, make_user):
+    from shared.logging import halaka_id_var, request_id_var
+
+    teacher = make_user("teacher")
+    client.get("/api/v1/halaka/123", headers={**teacher.headers, "X-Request-ID": "req-outliving"})
+    assert request_id_var.get() is None and halaka_id_var.get() is None

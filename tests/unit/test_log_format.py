@@ -44,7 +44,12 @@ def _log(emit) -> dict:
 
 
 def test_common_fields_and_ids_only_where_they_apply():
-    line = _log(lambda log: log.info("plain %s", "line"))
+    outside = [var.set(None) for var in (request_id_var, task_id_var, halaka_id_var)]
+    try:
+        line = _log(lambda log: log.info("plain %s", "line"))
+    finally:
+        for var, token in zip((request_id_var, task_id_var, halaka_id_var), outside, strict=True):
+            var.reset(token)
     assert {"time", "level", "logger", "message", "role"} <= line.keys()
     assert (line["level"], line["logger"], line["message"]) == ("INFO", "test.format", "plain line")
     assert line["time"].endswith("+00:00")
