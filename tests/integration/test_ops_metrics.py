@@ -59,7 +59,7 @@ class ApiServer:
     metrics_dir: Path
 
     def scrape(self) -> str:
-        r = requests.get(f"{self.base}/metrics", headers=AUTH, timeout=10)
+        r = requests.get(f"{self.base}/metrics", headers=AUTH, timeout=30)
         assert r.status_code == 200, r.text
         assert r.headers["Content-Type"].startswith("text/plain")
         return r.text
@@ -68,7 +68,7 @@ class ApiServer:
 def scrape_port(process: RoleProcess) -> str:
     """A worker's or beat's own metrics endpoint (waiting for a role started on first use)."""
     wait_for_port(int(process.env["METRICS_PORT"]), timeout=60, proc=process.proc)
-    r = requests.get(f"http://127.0.0.1:{process.env['METRICS_PORT']}/metrics", timeout=10)
+    r = requests.get(f"http://127.0.0.1:{process.env['METRICS_PORT']}/metrics", timeout=30)
     assert r.status_code == 200
     return r.text
 
@@ -85,12 +85,21 @@ def start_api(server: str, stack_env: dict[str, str], logs: Path) -> ApiServer:
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
     }
     process = RoleProcess("api", env, logs / f"api-{server}.log").start()
+    base = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:  # the port opens before the server's workers have loaded the app
+        try:
+            return requests.get(f"{base}/healthz", timeout=5).status_code == 200
+        except requests.RequestException:
+            return False
+
     try:
         wait_for_port(port, timeout=60, proc=process.proc)
+        wait_for(answers, 90, 0.5, f"the {server} API to answer")
     except Exception:
         process.stop()
         raise AssertionError(process.log_tail()) from None
-    return ApiServer(process, f"http://127.0.0.1:{port}", metrics_dir)
+    return ApiServer(process, base, metrics_dir)
 
 
 @pytest.fixture(scope="module", params=["granian", "gunicorn"])
@@ -130,7 +139,7 @@ def test_api_counts_of_two_worker_processes_add_up(api_server: ApiServer):
 
     def hit(_: int) -> int:
         return requests.get(
-            f"{api_server.base}/healthz", headers={"Connection": "close"}, timeout=10
+            f"{api_server.base}/healthz", headers={"Connection": "close"}, timeout=30
         ).status_code
 
     sent = 0
@@ -154,7 +163,7 @@ def test_api_metrics_need_the_metrics_token(api_server: ApiServer, make_user):
     url = f"{api_server.base}/metrics"
     admin = make_user("admin")
     for headers in ({}, admin.headers, {"Authorization": f"Bearer {METRICS_TOKEN}x"}, {"Authorization": "x"}):
-        r = requests.get(url, headers=headers, timeout=10)
+        r = requests.get(url, headers=headers, timeout=30)
         assert r.status_code == 401, headers
         assert r.json()["status"] == "error"
         assert "halaka_" not in r.text
