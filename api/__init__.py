@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from flask import Response, g, redirect, request
 from flask_openapi3 import Info, OpenAPI
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api.auth_context import register_jwt_callbacks
 from api.blueprints import auth, halaka, health, ops, users, zoom
@@ -53,6 +54,9 @@ def create_app(settings: Settings | None = None) -> OpenAPI:
         RATELIMIT_KEY_PREFIX="halaka-limiter",
         JSON_SORT_KEYS=False,
     )
+    if settings.trusted_proxy_hops:
+        # client addresses (rate limits) from X-Forwarded-For, only as many hops as the operator trusts
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops)  # type: ignore[method-assign]
     _register_request_context(app)  # first: before any hook that may answer early (limits, body checks)
     jwt.init_app(app)
     limiter.init_app(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache, wraps
@@ -11,18 +12,27 @@ from typing import Any
 
 import jwt as pyjwt
 from flask import Flask, Response, g, request
-from flask_jwt_extended import current_user, get_jwt, jwt_required, verify_jwt_in_request
+from flask_jwt_extended import (
+    create_access_token,
+    create_refresh_token,
+    current_user,
+    get_jwt,
+    jwt_required,
+    verify_jwt_in_request,
+)
 from flask_jwt_extended import default_callbacks as jwt_defaults
 from flask_jwt_extended.config import config as jwt_config
+from sqlalchemy import exists, select
+from sqlalchemy.dialects.postgresql import insert
 
 from api.db_session import db
 from api.errors import ApiError, error_response
 from api.extensions import jwt
-from shared.models import Role, User
-from shared.redis_client import get_redis
+from shared.models import RevokedLogin, Role, User
 
-REVOKED_PREFIX = "jwt:revoked:"
 USER_UNAVAILABLE = "User not found or inactive"
+REVOKED = "Token has been revoked"
+LOGIN_CLAIM, AUTH_TIME_CLAIM = "lid", "auth_time"
 
 
 class _Unloaded:
@@ -35,22 +45,80 @@ class _Unloaded:
 UNLOADED = _Unloaded()
 
 
-def revoke_token(jti: str, expires_at: int) -> None:
-    """Blocklist a token in Redis until it would have expired anyway."""
-    ttl = max(1, int(expires_at - datetime.now(UTC).timestamp()))
-    get_redis().set(REVOKED_PREFIX + jti, "1", ex=ttl)
+def login_claims(role: str, login_id: str | None = None, auth_time: float | None = None) -> dict[str, Any]:
+    """The claims every token of one login carries: the role, the login's id (logout revokes both of its
+    tokens) and the instant it began (`tokens_valid_after` revokes every login before it, to the µs)."""
+    return {
+        "role": role,
+        LOGIN_CLAIM: login_id or uuid.uuid4().hex,
+        AUTH_TIME_CLAIM: auth_time if auth_time is not None else time.time(),
+    }
+
+
+def issue_tokens(user: User, login_id: str | None = None, auth_time: float | None = None) -> tuple[str, str]:
+    """An access and a refresh token of one login."""
+    claims = login_claims(user.role, login_id, auth_time)
+    identity = str(user.id)
+    return (
+        create_access_token(identity=identity, additional_claims=claims),
+        create_refresh_token(identity=identity, additional_claims=claims),
+    )
+
+
+def access_token_for(user: User, claims: Mapping[str, Any]) -> str:
+    """A new access token of the same login (refresh)."""
+    return issue_tokens(user, claims[LOGIN_CLAIM], claims[AUTH_TIME_CLAIM])[0]
+
+
+def revoke_login(claims: Mapping[str, Any]) -> None:
+    """Revoke the login the token belongs to (its access and refresh tokens) until it would expire."""
+    expires = datetime.now(UTC) + jwt_config.refresh_expires
+    statement = insert(RevokedLogin).values(login_id=claims[LOGIN_CLAIM], expires_at=expires)
+    session = db()
+    session.execute(statement.on_conflict_do_nothing())
+    session.commit()
+
+
+def revoke_all_logins(user: User) -> None:
+    """Every token issued to the user so far stops working (logout-all, deactivation); the caller commits."""
+    user.tokens_valid_after = datetime.now(UTC)
+
+
+def token_revoked(auth_time: Any, valid_after: datetime | None, login_revoked: bool) -> bool:
+    """Pure: a token is revoked when its login was, or its login began before `tokens_valid_after`.
+    A token without a login time (minted before logins carried one) counts as revoked."""
+    if login_revoked or not isinstance(auth_time, int | float):
+        return True
+    return valid_after is not None and auth_time <= valid_after.timestamp()
+
+
+def login_revoked_clause(login_id: Any) -> Any:
+    return exists().where(RevokedLogin.login_id == login_id)
 
 
 def register_jwt_callbacks(app: Flask) -> None:
     @jwt.token_in_blocklist_loader
     def _revoked(_header: dict, payload: dict) -> bool:
-        return is_revoked(payload["jti"])
+        """One query: the token's user and whether its login was revoked; the user is kept for lookup."""
+        row = (
+            db()
+            .execute(
+                select(User, login_revoked_clause(payload.get(LOGIN_CLAIM, "")).label("revoked")).where(
+                    User.id == int(payload["sub"])
+                )
+            )
+            .first()
+        )
+        g._token_user = row[0] if row is not None else None
+        if row is None or not row[0].active:
+            return False  # the user lookup answers "User not found or inactive"
+        return token_revoked(payload.get(AUTH_TIME_CLAIM), row[0].tokens_valid_after, row[1])
 
     @jwt.user_lookup_loader
     def _lookup(_header: dict, payload: dict) -> User | _Unloaded | None:
         if g.get("_defer_user_lookup"):
             return UNLOADED
-        user = db().get(User, int(payload["sub"]))
+        user = g.pop("_token_user", None)
         return user if user is not None and user.active else None
 
     def _unauthorized(message: str) -> Response:
@@ -59,7 +127,7 @@ def register_jwt_callbacks(app: Flask) -> None:
     jwt.unauthorized_loader(lambda reason: _unauthorized("Missing or malformed Authorization header"))
     jwt.invalid_token_loader(lambda reason: _unauthorized("Invalid token"))
     jwt.expired_token_loader(lambda h, p: _unauthorized("Token has expired"))
-    jwt.revoked_token_loader(lambda h, p: _unauthorized("Token has been revoked"))
+    jwt.revoked_token_loader(lambda h, p: _unauthorized(REVOKED))
     jwt.needs_fresh_token_loader(lambda h, p: _unauthorized("Fresh token required"))
     jwt.user_lookup_error_loader(lambda h, p: _unauthorized(USER_UNAVAILABLE))
     jwt.token_verification_failed_loader(lambda h, p: _unauthorized("Invalid token"))
@@ -95,7 +163,7 @@ def token_required(view: Callable) -> Callable:
 
     The common case (one well-formed `Authorization: Bearer <jwt>` that verifies) is checked with one
     PyJWT decode using flask-jwt-extended's own settings (remembered per token until it expires; the
-    revocation check runs on every request); anything else goes through
+    revocation is checked by the view's own query, `check_caller`); anything else goes through
     flask-jwt-extended's full `verify_jwt_in_request`, so every failure answers exactly as elsewhere.
     `me()` raises under this decorator, so a view cannot silently run without its user check.
     """
@@ -149,12 +217,7 @@ def _verified_claims_fast() -> dict | None:
     exp = claims.get("exp")
     if exp is not None and exp <= time.time() - _seconds(jwt_config.leeway):
         return None  # expired since it was first verified: the full path answers "Token has expired"
-    if (
-        jwt_config.identity_claim_key not in claims
-        or claims.get("type") != "access"
-        or not claims.get("jti")
-        or is_revoked(claims["jti"])
-    ):
+    if jwt_config.identity_claim_key not in claims or claims.get("type") != "access" or not claims.get("jti"):
         return None
     return dict(claims)
 
@@ -177,7 +240,7 @@ def _decode_verified(
 
     A token that verified once stays valid until its `exp` (the caller re-checks that; `nbf` and `iat`
     only become more valid with time), so a client re-using its token pays the decode once. Failures
-    raise and are not remembered; revocation is never cached (checked in Redis on every request).
+    raise and are not remembered; revocation is never cached (checked in PostgreSQL on every request).
     """
     claims = pyjwt.decode(
         token,
@@ -191,16 +254,24 @@ def _decode_verified(
     return MappingProxyType(claims)
 
 
-def is_revoked(jti: str) -> bool:
-    return bool(get_redis().exists(REVOKED_PREFIX + jti))
-
-
 def caller_id() -> int:
     """The user id of the verified token (under `token_required`)."""
     return int(g.token_claims[jwt_config.identity_claim_key])
 
 
-def check_caller(active: bool | None) -> None:
-    """401 exactly as `auth_required` answers when the token's user is deactivated or gone (None)."""
+def login_id() -> str:
+    """The login id of the verified token (under `token_required`), for `login_revoked_clause`."""
+    return str(g.token_claims.get(LOGIN_CLAIM, ""))
+
+
+def check_caller(
+    active: bool | None, valid_after: datetime | None = None, login_revoked: bool = False
+) -> None:
+    """401 exactly as `auth_required` answers when the token's user is deactivated or gone (None), or
+    the token was revoked (read in the view's own query)."""
+    if active is None:
+        raise ApiError(401, USER_UNAVAILABLE)
+    if token_revoked(g.token_claims.get(AUTH_TIME_CLAIM), valid_after, login_revoked):
+        raise ApiError(401, "Token has been revoked")
     if not active:
         raise ApiError(401, USER_UNAVAILABLE)

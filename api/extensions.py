@@ -1,16 +1,51 @@
-"""Flask extensions, created unbound and initialised by the app factory."""
+"""Flask extensions, created unbound and initialised by the app factory, and the login limiter's keys.
 
-from flask import request
+Client addresses are `request.remote_addr`, which `ProxyFix` (TRUSTED_PROXY_HOPS) rewrites from
+X-Forwarded-For only for as many proxies as the operator trusts; without it the header is ignored.
+"""
+
+from flask import Response, request
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+from shared.redis_client import get_redis
+from shared.settings import get_settings
+
 jwt = JWTManager()
 limiter = Limiter(key_func=get_remote_address, strategy="moving-window", headers_enabled=True)
+KNOWN_CLIENTS_PREFIX = "login-known:"
 
 
-def login_email_key() -> str:
-    """Rate-limit key for login attempts per e-mail (case-insensitive)."""
+def login_email() -> str:
     body = request.get_json(silent=True)
     email = body.get("email") if isinstance(body, dict) else None
-    return "login-email:" + (email.strip().lower() if isinstance(email, str) else "-")
+    return email.strip().lower() if isinstance(email, str) else "-"
+
+
+def login_account_key() -> str:
+    """Rate-limit key for failed logins to one account (case-insensitive e-mail)."""
+    return "login-email:" + login_email()
+
+
+def login_failed(response: Response) -> bool:
+    return response.status_code == 401
+
+
+def _known_clients_key(email: str) -> str:
+    return KNOWN_CLIENTS_PREFIX + email
+
+
+def remember_client(email: str) -> None:
+    """After a successful login: this address may always try this account (until the refresh lifetime)."""
+    key = _known_clients_key(email)
+    pipe = get_redis().pipeline()
+    pipe.sadd(key, get_remote_address())
+    pipe.expire(key, get_settings().jwt_refresh_days * 86400)
+    pipe.execute()
+
+
+def known_client() -> bool:
+    """The per-account limit spares addresses that logged in to the account before: others guessing its
+    password lock out only addresses that never succeeded, never the owner's usual ones."""
+    return bool(get_redis().sismember(_known_clients_key(login_email()), get_remote_address()))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from api import start_links
 from api.schemas.halaka import HalakaOut, MeetingOut, ScheduleOut, TeacherOut
+from api.start_links import StartLink
 from shared.access import MeetingVisibility, Viewer, meeting_visibility
 from shared.models import Halaka, ZoomMeeting
 
@@ -18,7 +20,9 @@ def current_meeting(meetings: list[ZoomMeeting], now: datetime | None = None) ->
     return meetings[-1] if meetings else None
 
 
-def meeting_out(meeting: ZoomMeeting, visibility: MeetingVisibility) -> MeetingOut:
+def meeting_out(
+    meeting: ZoomMeeting, visibility: MeetingVisibility, start_link: StartLink | None = None
+) -> MeetingOut:
     out = MeetingOut(
         meeting_id=str(meeting.meeting_id),
         segment=meeting.segment_index,
@@ -29,15 +33,21 @@ def meeting_out(meeting: ZoomMeeting, visibility: MeetingVisibility) -> MeetingO
     if visibility.join:
         out.password = meeting.password
         out.join_url = meeting.join_url
-    if visibility.start:
-        out.start_url = meeting.start_url
+    if visibility.start and start_link is not None:
+        out.start_url = start_link.url
     return out
 
 
-def halaka_out(halaka: Halaka, viewer: Viewer, enrolled: bool) -> dict:
-    visibility = meeting_visibility(viewer, halaka.teacher_id, enrolled)
+def halaka_out(halaka: Halaka, viewer: Viewer, enrolled: bool, *, with_start_link: bool = False) -> dict:
+    """The halaka as `viewer` may see it. `with_start_link` (the single-halaka view): the meeting's own
+    host and admins get `zoomMeeting.startUrl`, younger than Zoom's two-hour expiry (api.start_links);
+    other answers (lists, writes) carry none — `POST /halaka/{id}/start` always gives a fresh one."""
+    visibility = meeting_visibility(viewer, halaka.teacher_id, enrolled, halaka.zoom_host)
     meetings = list(halaka.meetings)
     current = current_meeting(meetings)
+    link = (
+        start_links.recent(current.meeting_id) if current and visibility.start and with_start_link else None
+    )
     out = HalakaOut(
         id=halaka.id,
         title=halaka.title,
@@ -53,11 +63,12 @@ def halaka_out(halaka: Halaka, viewer: Viewer, enrolled: bool) -> dict:
             timezone=halaka.timezone,
         ),
         zoom_status=halaka.zoom_status,
-        zoom_error=halaka.zoom_error,
-        zoom_meeting=meeting_out(current, visibility) if current else None,
+        zoom_meeting=meeting_out(current, visibility, link) if current else None,
         zoom_meetings=[meeting_out(m, visibility) for m in meetings],
         enrolled=enrolled,
         created_at=halaka.created_at,
         updated_at=halaka.updated_at,
     )
+    if visibility.error:
+        out.zoom_error = halaka.zoom_error
     return out.model_dump(by_alias=True, mode="json", exclude_none=False, exclude_unset=True)

@@ -11,6 +11,8 @@ PROVISION_TASK = "halaka.provision"
 SYNC_TASK = "halaka.sync"
 DELETE_TASK = "halaka.delete"
 RECONCILE_TASK = "halaka.reconcile"
+PURGE_REVOKED_TASK = "auth.purge_revoked_logins"
+PURGE_REVOKED_INTERVAL = 3600.0
 
 # A message a dead worker had taken comes back only after this long (Redis transport). Countdowns stay
 # far below it; longer waits are stored in Postgres and picked up by the reconciler (DESIGN.md 6).
@@ -25,7 +27,10 @@ def configure(app: Celery, settings: Settings) -> Celery:
         task_default_queue=ZOOM_QUEUE,
         # Publish through the default exchange straight to the queue: routing then needs no binding
         # table in Redis, so a flushed broker loses only messages, never the ability to send new ones.
-        task_routes={"halaka.*": {"queue": ZOOM_QUEUE, "exchange": ""}},
+        task_routes={
+            "halaka.*": {"queue": ZOOM_QUEUE, "exchange": ""},
+            "auth.*": {"queue": ZOOM_QUEUE, "exchange": ""},
+        },
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_ignore_result=True,
@@ -38,6 +43,7 @@ def configure(app: Celery, settings: Settings) -> Celery:
         timezone="UTC",
         beat_schedule={
             "reconcile": {"task": RECONCILE_TASK, "schedule": settings.reconcile_interval_seconds},
+            "purge-revoked-logins": {"task": PURGE_REVOKED_TASK, "schedule": PURGE_REVOKED_INTERVAL},
         },
     )
     return app

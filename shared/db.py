@@ -26,6 +26,8 @@ def get_engine() -> Engine:
         max_overflow=settings.db_pool_size,
         pool_pre_ping=True,
         pool_recycle=1800,
+        # statement parameters hold passcodes and join links: never in an exception, a log or Flower
+        hide_parameters=True,
     )
 
 

@@ -38,6 +38,7 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import wraps
 from typing import TypeVar
 
 from sqlalchemy import select, update
@@ -45,6 +46,7 @@ from sqlalchemy.orm import Session
 
 from shared.db import session_scope
 from shared.models import Halaka, ZoomStatus
+from shared.outcomes import announce
 from shared.settings import get_settings
 from shared.task_queue import lease
 
@@ -262,6 +264,19 @@ def zoom_call(halaka_id: int, version: int) -> Iterator[None]:
         yield
 
 
+def _announces(record: Callable[..., T]) -> Callable[..., T]:
+    """After a worker recorded an outcome (its transaction committed), wake `Prefer: wait` requests."""
+
+    @wraps(record)
+    def recorded(halaka_id: int, *args: object, **kwargs: object) -> T:
+        outcome = record(halaka_id, *args, **kwargs)
+        announce(halaka_id)
+        return outcome
+
+    return recorded
+
+
+@_announces
 def finish(halaka_id: int, version: int) -> Outcome:
     """A sync pass applied `version`: `READY`, or `CHANGED` when a newer schedule arrived meanwhile."""
     with session_scope() as s:
@@ -281,6 +296,7 @@ def _stale(h: Halaka, run: Run, version: int | None) -> bool:
     return run is Run.SYNC and version is not None and h.schedule_version != version
 
 
+@_announces
 def defer(
     halaka_id: int,
     run: Run,
@@ -324,6 +340,7 @@ def defer(
         return Outcome.RETRYING, seconds
 
 
+@_announces
 def fail(
     halaka_id: int, run: Run, *, reason: Callable[[str | None], str], version: int | None = None
 ) -> Outcome:

@@ -17,6 +17,8 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
     func,
+    text,
+    true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -49,6 +51,7 @@ def _now() -> Mapped[datetime]:
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = (Index("ux_users_zoom_user_id_lower", text("lower(zoom_user_id)"), unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -57,6 +60,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     zoom_user_id: Mapped[str | None] = mapped_column(String(320), index=True)
+    approved: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # tokens of logins before this instant are revoked (logout-all, deactivation)
+    tokens_valid_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = _now()
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -129,7 +135,6 @@ class ZoomMeeting(Base):
     meeting_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     password: Mapped[str | None] = mapped_column(String(32))
     join_url: Mapped[str | None] = mapped_column(Text)
-    start_url: Mapped[str | None] = mapped_column(Text)
     first_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     occurrence_count: Mapped[int] = mapped_column(Integer)
@@ -148,3 +153,26 @@ class Enrollment(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     created_at: Mapped[datetime] = _now()
+
+
+class RevokedLogin(Base):
+    """A login (its access and refresh tokens share `login_id`) revoked until its refresh token expires."""
+
+    __tablename__ = "revoked_logins"
+
+    login_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class HostCredentialAudit(Base):
+    """Who was handed a host credential (a start link) for which meeting, and when; never the link."""
+
+    __tablename__ = "host_credential_audit"
+    __table_args__ = (Index("ix_host_credential_audit_halaka", "halaka_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = _now()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    halaka_id: Mapped[int] = mapped_column(Integer)
+    meeting_id: Mapped[int] = mapped_column(BigInteger)
+    credential: Mapped[str] = mapped_column(String(32))

@@ -54,6 +54,15 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     metrics_host: str = "127.0.0.1"
 
+    # --- trust model (issue 10) ---
+    teacher_signup: Literal["approval", "open", "closed"] = "approval"
+    register_rate_limit: str = "5 per hour"
+    login_account_rate_limit: str = "5 per minute"
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
+    shared_host_teacher_daily_writes: int = Field(default=20, ge=0)
+    prefer_wait_max_concurrent: int = Field(default=4, ge=0, le=1000)
+    start_url_max_age_seconds: int = Field(default=90 * 60, ge=0, le=110 * 60)
+
     @property
     def broker_url(self) -> str:
         return self.celery_broker_url or self.redis_url
@@ -69,13 +78,17 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_secret(self) -> Settings:
-        if self.app_env == "production":
-            secret = self.jwt_secret_key.get_secret_value()
-            if secret == DEFAULT_JWT_SECRET or len(secret) < MIN_PRODUCTION_SECRET_LENGTH:
-                raise ValueError(
-                    "JWT_SECRET_KEY must be set to a random value of at least "
-                    f"{MIN_PRODUCTION_SECRET_LENGTH} characters in production"
-                )
+        secret = self.jwt_secret_key.get_secret_value()
+        if secret == DEFAULT_JWT_SECRET and self.app_env != "test":
+            raise ValueError(
+                "JWT_SECRET_KEY must be set: the default in the source is public and only accepted with "
+                "APP_ENV=test (make run generates one per install in var/jwt-secret)"
+            )
+        if self.app_env == "production" and len(secret) < MIN_PRODUCTION_SECRET_LENGTH:
+            raise ValueError(
+                "JWT_SECRET_KEY must be set to a random value of at least "
+                f"{MIN_PRODUCTION_SECRET_LENGTH} characters in production"
+            )
         return self
 
 

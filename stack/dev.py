@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from stack.embedded import Service, start_postgres, start_redis, wait_for_port
 from stack.entry import DEFAULT_METRICS_PORTS, ROOT
@@ -62,16 +63,42 @@ def sandbox_env(env: dict[str, str]) -> str | None:
     return base
 
 
+JWT_SECRET_FILE = "jwt-secret"
+
+
+def install_jwt_secret(var: Path) -> str:
+    """This install's JWT secret: generated once (48 random bytes) into `var/jwt-secret`, mode 0600,
+    and read back on every later start, so tokens survive restarts and no two installs share one."""
+    path = var / JWT_SECRET_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        secret = path.read_text().strip()
+        if len(secret) < 32:
+            raise SystemExit(f"{path} holds no usable secret: delete it to generate a new one") from None
+        return secret
+    secret = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as f:
+        f.write(secret + "\n")
+    return secret
+
+
 def _write_stack_env(env: dict[str, str]) -> None:
-    """What `make admin` needs to reach this stack's database."""
-    lines = [f"{k}={env[k]}" for k in ("DATABASE_URL", "REDIS_URL", "METRICS_TOKEN")]
-    (VAR / "stack.env").write_text("\n".join(lines) + "\n")
+    """What `make admin` needs to reach this stack's database (mode 0600: it names the JWT secret)."""
+    lines = [f"{k}={env[k]}" for k in ("DATABASE_URL", "REDIS_URL", "METRICS_TOKEN", "JWT_SECRET_KEY")]
+    path = VAR / "stack.env"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("\n".join(lines) + "\n")
 
 
 def main() -> int:
     VAR.mkdir(exist_ok=True)
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
+    if not env.get("JWT_SECRET_KEY"):
+        env["JWT_SECRET_KEY"] = install_jwt_secret(VAR)
     if not env.get("FLOWER_BASIC_AUTH"):
         env.setdefault("FLOWER_UNAUTHENTICATED_API", "true")  # Flower's JSON API, on 127.0.0.1 only
     env.setdefault("METRICS_TOKEN", secrets.token_urlsafe(24))  # written to var/stack.env

@@ -56,6 +56,8 @@ def pytest_configure(config: pytest.Config) -> None:
         REDIS_URL=redis_url,
         JWT_SECRET_KEY="test-secret-" + "x" * 40,
         LOGIN_RATE_LIMIT="1000 per minute",
+        LOGIN_ACCOUNT_RATE_LIMIT="1000 per minute",
+        REGISTER_RATE_LIMIT="1000 per minute",
         ZOOM_SDK_KEY="test-sdk-key",
         ZOOM_SDK_SECRET="test-sdk-secret-0123456789",
         METRICS_TOKEN=METRICS_TOKEN,

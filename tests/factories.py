@@ -10,7 +10,6 @@ from shared.db import session_scope
 from shared.models import Enrollment, Halaka, User, ZoomMeeting
 from shared.passwords import hash_password
 
-START_URL_SECRET = "startsecret-" + uuid.uuid4().hex  # the host token inside every stored start URL
 PASSWORD = "correct horse battery"
 
 
@@ -20,7 +19,9 @@ def password_hash() -> str:
     return hash_password(PASSWORD)
 
 
-def insert_user(name: str, email: str, role: str, zoom_user_id: str | None = None) -> int:
+def insert_user(
+    name: str, email: str, role: str, zoom_user_id: str | None = None, *, approved: bool = True
+) -> int:
     """An active user who logs in with PASSWORD; returns its id."""
     with session_scope() as session:
         user = User(
@@ -30,6 +31,7 @@ def insert_user(name: str, email: str, role: str, zoom_user_id: str | None = Non
             active=True,
             password_hash=password_hash(),
             zoom_user_id=zoom_user_id,
+            approved=approved,
         )
         session.add(user)
         session.flush()
@@ -76,7 +78,6 @@ def make_halaka(
                     meeting_id=meeting_id,
                     password=f"pw{index}",
                     join_url=f"https://zoom.example/j/{meeting_id}",
-                    start_url=f"https://zoom.example/s/{meeting_id}?zak={START_URL_SECRET}",
                     first_start=first,
                     last_start=first + timedelta(days=29),
                     occurrence_count=9,

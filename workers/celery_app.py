@@ -35,7 +35,9 @@ from shared.settings import get_settings
 
 settings = get_settings()
 configure_logging(settings.log_level)
-app = configure(Celery("halaka", include=["workers.tasks.provisioning"]), settings)
+app = configure(
+    Celery("halaka", include=["workers.tasks.provisioning", "workers.tasks.maintenance"]), settings
+)
 _started: dict[str, float] = {}
 # Celery writes its shutdown notices ("worker: Warm shutdown") from the signal handler with a bare
 # os.write of plain text; this keeps them signal-safe and makes them JSON lines like every other.

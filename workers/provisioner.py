@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared import lifecycle
+from shared.access import is_shared_host
 from shared.db import get_engine, session_scope
 from shared.lifecycle import Outcome, Run
 from shared.models import Halaka, ZoomMeeting
@@ -70,6 +71,7 @@ class Snapshot:
     id: int
     key: str
     host: str
+    shared_host: bool  # not the teacher's own linked Zoom user: meetings run without a host present
     title: str
     description: str
     schedule: Schedule
@@ -88,6 +90,7 @@ def _snapshot(h: Halaka) -> Snapshot:
         id=h.id,
         key=h.provisioning_key or "",
         host=h.zoom_host or "",
+        shared_host=is_shared_host(h.teacher.zoom_user_id, h.zoom_host),
         title=h.title,
         description=h.description,
         schedule=h.schedule,
@@ -221,6 +224,7 @@ def _create_or_adopt(
         topic=snap.title,
         agenda=_agenda(snap, key),
         password=generate_password(),
+        shared_host=snap.shared_host,
     )
     return _checked(client, client.create_meeting(snap.host, payload), segment)
 
@@ -263,7 +267,6 @@ def _record(halaka_id: int, index: int, meeting: dict[str, Any], version: int) -
         row.meeting_id = int(meeting["id"])
         row.password = meeting.get("password")
         row.join_url = meeting.get("join_url")
-        row.start_url = meeting.get("start_url")
         row.first_start, row.last_start = min(starts), max(starts)
         row.occurrence_count = len(occurrences)
         row.occurrence_ids = [str(o.get("occurrence_id")) for o in occurrences]

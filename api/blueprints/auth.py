@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import logging
 
-from flask_jwt_extended import (
-    create_access_token,
-    create_refresh_token,
-    decode_token,
-    get_jwt,
-    jwt_required,
-)
+from flask_jwt_extended import get_jwt, jwt_required
 from flask_openapi3 import APIBlueprint, Tag
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from api.auth_context import auth_required, me, revoke_token
+from api.auth_context import (
+    access_token_for,
+    auth_required,
+    issue_tokens,
+    me,
+    revoke_all_logins,
+    revoke_login,
+)
 from api.db_session import db
 from api.errors import ApiError
-from api.extensions import limiter, login_email_key
+from api.extensions import known_client, limiter, login_account_key, login_failed, remember_client
 from api.responses import created, ok
 from api.schemas.common import MessageResponse, responses, validated
 from api.schemas.users import (
@@ -26,13 +27,15 @@ from api.schemas.users import (
     AccessTokenOut,
     LoginBody,
     LogoutBody,
+    MeEnvelope,
+    MeOut,
     RegisterBody,
     TokensEnvelope,
     TokensOut,
     UserCreatedEnvelope,
-    UserEnvelope,
     UserOut,
 )
+from shared.host_budget import budget_of
 from shared.models import Role, User
 from shared.passwords import hash_password, verify_password
 from shared.settings import get_settings
@@ -46,15 +49,40 @@ def _login_limit() -> str:
     return get_settings().login_rate_limit
 
 
-@bp.post("/register", responses=responses({201: UserCreatedEnvelope}, 409))
+def _account_limit() -> str:
+    return get_settings().login_account_rate_limit
+
+
+def _register_limit() -> str:
+    return get_settings().register_rate_limit
+
+
+def _approved_on_signup(role: str) -> bool:
+    """Students are approved at once; teachers per TEACHER_SIGNUP (approval | open | closed)."""
+    policy = get_settings().teacher_signup
+    if role != Role.teacher:
+        return True
+    if policy == "closed":
+        raise ApiError(
+            403,
+            "Teacher sign-up is closed: ask an admin for a teacher account",
+            [{"field": "role", "message": "teacher sign-up is closed"}],
+        )
+    return policy == "open"
+
+
+@bp.post("/register", responses=responses({201: UserCreatedEnvelope}, 403, 409, 429))
+@limiter.limit(_register_limit)
 def register(body: RegisterBody):
-    """Create a student or teacher account (admins are created with the CLI)."""
+    """Create a student or teacher account (admins are created with the CLI); a self-registered teacher
+    waits for an admin's approval before creating halakat (TEACHER_SIGNUP)."""
     user = User(
         name=body.name,
         email=str(body.email).lower(),
         password_hash=hash_password(body.password),
         role=body.role,
         active=True,
+        approved=_approved_on_signup(body.role),
     )
     session = db()
     session.add(user)
@@ -72,30 +100,29 @@ def register(body: RegisterBody):
 
 
 @bp.post("/login", responses=responses({200: TokensEnvelope}, 401, 429))
-@limiter.limit(_login_limit, key_func=login_email_key)
+@limiter.limit(_account_limit, key_func=login_account_key, deduct_when=login_failed, exempt_when=known_client)
 @limiter.limit(_login_limit)
 def login(body: LoginBody):
-    """Exchange email and password for an access and a refresh token."""
-    user = db().scalar(select(User).where(User.email == body.email.strip().lower()))
+    """Exchange email and password for an access and a refresh token (one login: logout revokes both)."""
+    email = body.email.strip().lower()
+    user = db().scalar(select(User).where(User.email == email))
     if not verify_password(user.password_hash if user else None, body.password) or not user.active:
         log.info("login failed")
         raise ApiError(401, "Invalid email or password")
-    claims = {"role": user.role}
-    tokens = TokensOut(
-        access_token=create_access_token(identity=str(user.id), additional_claims=claims),
-        refresh_token=create_refresh_token(identity=str(user.id), additional_claims=claims),
-        user=UserOut.of(user),
-    )
+    access, refresh_token = issue_tokens(user)
+    remember_client(email)
     log.info("login succeeded", extra={"user_id": user.id})
-    return ok("Logged in successfully", tokens)
+    return ok(
+        "Logged in successfully",
+        TokensOut(access_token=access, refresh_token=refresh_token, user=UserOut.of(user)),
+    )
 
 
 @bp.post("/refresh", responses=responses({200: AccessTokenEnvelope}, 401), security=SECURITY)
 @jwt_required(refresh=True)
 def refresh():
-    """Use a refresh token (as the bearer token) to get a new access token."""
-    user = me()
-    token = create_access_token(identity=str(user.id), additional_claims={"role": user.role})
+    """Use a refresh token (as the bearer token) to get a new access token of the same login."""
+    token = access_token_for(me(), get_jwt())
     return ok("Token refreshed successfully", AccessTokenOut(access_token=token))
 
 
@@ -103,24 +130,29 @@ def refresh():
 @jwt_required(verify_type=False)
 @validated
 def logout(body: LogoutBody):
-    """Revoke the bearer token (access or refresh) and, if given, the refresh token in the body."""
-    claims = get_jwt()
-    revoke_token(claims["jti"], claims["exp"])
-    if body.refresh_token:
-        try:
-            other = decode_token(body.refresh_token)
-        except Exception:  # noqa: BLE001 - an invalid token needs no revoking
-            other = None
-        if other and other.get("sub") == claims["sub"]:
-            revoke_token(other["jti"], other["exp"])
+    """Revoke the whole login of the bearer token (access or refresh): its access and refresh tokens.
+    A `refreshToken` in the body is accepted for older clients; it belongs to the same login."""
+    revoke_login(get_jwt())
     return ok("Logged out successfully")
 
 
-@bp.get("/me", responses=responses({200: UserEnvelope}, 401), security=SECURITY)
+@bp.post("/logout-all", responses=responses({200: MessageResponse}, 401), security=SECURITY)
+@jwt_required(verify_type=False)
+def logout_all():
+    """Revoke every login of the user, on every device (tokens issued before now stop working)."""
+    user = me()
+    revoke_all_logins(user)
+    db().commit()
+    log.info("all logins revoked", extra={"user_id": user.id})
+    return ok("Logged out everywhere")
+
+
+@bp.get("/me", responses=responses({200: MeEnvelope}, 401), security=SECURITY)
 @auth_required()
 def get_me():
-    """The authenticated user."""
-    return ok("Current user", UserOut.of(me()))
+    """The authenticated user, with what is left today of their Zoom-write budget on a shared host."""
+    user = me()
+    return ok("Current user", MeOut(**UserOut.of(user).model_dump(), zoom_write_budget=budget_of(user)))
 
 
 __all__ = ["Role", "bp"]

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import re
-import time as clock
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from flask import Response
 from flask_openapi3 import APIBlueprint, Tag
 from sqlalchemy import exists, func, select
 from sqlalchemy.dialects.postgresql import insert
 
+from api import start_links
 from api.auth_context import auth_required, me
 from api.db_session import db
 from api.errors import ApiError
-from api.halaka_view import halaka_out
+from api.halaka_view import current_meeting, halaka_out
 from api.responses import created, ok
 from api.schemas.common import IdPath, MessageResponse, responses, validated
 from api.schemas.halaka import (
@@ -32,15 +34,21 @@ from api.schemas.halaka import (
     SessionsEnvelope,
     SessionsOut,
     SessionsQuery,
+    StartEnvelope,
+    StartOut,
 )
-from shared import lifecycle
-from shared.access import Viewer, can_create_halaka, can_enroll, can_manage_halaka
+from api.waiting import wait_for_outcome, wait_slot
+from shared import host_budget, lifecycle
+from shared.access import Viewer, can_create_halaka, can_enroll, can_host, can_manage_halaka
 from shared.celery_config import DELETE_TASK, SYNC_TASK
-from shared.models import Enrollment, Halaka, Role, User, ZoomStatus
+from shared.db import read_connections
+from shared.models import Enrollment, Halaka, HostCredentialAudit, Role, User, ZoomStatus
 from shared.settings import get_settings
 from shared.task_queue import enqueue
+from shared.zoom.errors import ZoomError
 from shared.zoom.recurrence import Schedule, ScheduleError, sessions
 
+log = logging.getLogger(__name__)
 MAX_SESSIONS = 1000
 MAX_WAIT_SECONDS = 30
 IN_PROGRESS = {ZoomStatus.pending, ZoomStatus.provisioning, ZoomStatus.updating}
@@ -57,7 +65,7 @@ bp = APIBlueprint(
 
 def viewer() -> Viewer:
     user = me()
-    return Viewer(user.id, user.role, user.zoom_user_id)
+    return Viewer(user.id, user.role, user.zoom_user_id, user.approved)
 
 
 def _load(halaka_id: int, *, lock: bool = False) -> Halaka:
@@ -146,11 +154,11 @@ def _teacher_for(body: HalakaCreate) -> User:
             [{"field": "teacherId", "message": "required for admins"}],
         )
     teacher = db().get(User, body.teacher_id)
-    if teacher is None or teacher.role != Role.teacher or not teacher.active:
+    if teacher is None or teacher.role != Role.teacher or not teacher.active or not teacher.approved:
         raise ApiError(
             400,
-            "teacherId must be an active teacher",
-            [{"field": "teacherId", "message": "not an active teacher"}],
+            "teacherId must be an active, approved teacher",
+            [{"field": "teacherId", "message": "not an active, approved teacher"}],
         )
     return teacher
 
@@ -177,14 +185,30 @@ def _wait_seconds(prefer: str | None) -> int:
     return min(int(match.group(1)), MAX_WAIT_SECONDS) if match else 0
 
 
-def _wait_for_outcome(halaka: Halaka, seconds: int) -> None:
-    """`Prefer: wait=N`: poll until provisioning settles or N seconds pass."""
-    session = db()
-    deadline = clock.monotonic() + seconds
-    while halaka.zoom_status in IN_PROGRESS and clock.monotonic() < deadline:
-        clock.sleep(0.1)
-        session.expire_all()
-        session.refresh(halaka)
+def _settled(halaka_id: int) -> bool:
+    """One autocommit read of the halaka's status (no transaction is held while waiting)."""
+    row = read_connections.fetch_one(_STATUS_SQL, {"id": halaka_id})
+    return row is None or row[0] not in IN_PROGRESS
+
+
+_STATUS_SQL = "SELECT zoom_status FROM halakat WHERE id = %(id)s"
+
+
+def _charge_zoom_writes(teacher: User, schedule: Schedule) -> None:
+    """A teacher on a shared host spends their daily Zoom-write budget (429 when it would run out);
+    admins and teachers on their own Zoom user are bounded by Zoom's per-host limit only."""
+    host = host_budget.shared_host_of(teacher)
+    if host is None or me().role == Role.admin:
+        return
+    writes = host_budget.writes_for(schedule)
+    charged, budget = host_budget.charge(host, teacher.id, writes)
+    if not charged:
+        raise ApiError(
+            429,
+            f"Daily Zoom budget on the shared host reached: this change needs {writes} Zoom meeting "
+            f"write(s) and {budget.remaining} of {budget.limit} remain today (resets at 00:00 UTC). "
+            "Ask an admin to link your own Zoom user for more.",
+        )
 
 
 @bp.post("/", responses=responses({201: HalakaCreatedEnvelope}, 401, 403, 409))
@@ -193,14 +217,18 @@ def _wait_for_outcome(halaka: Halaka, seconds: int) -> None:
 def create_halaka(body: HalakaCreate, header: PreferHeader):
     """Create a halaka; its Zoom meetings are provisioned in the background (`zoomStatus: pending`)."""
     if not can_create_halaka(viewer()):
+        if me().role == Role.teacher:
+            raise ApiError(403, "Your teacher account is awaiting approval: an admin must approve it first")
         raise ApiError(403, "Only teachers and admins create halakat")
     schedule = _checked_schedule(body.schedule.to_schedule())
     teacher = _teacher_for(body)
+    host = _zoom_host(teacher)
+    _charge_zoom_writes(teacher, schedule)
     halaka = Halaka(
         title=body.title,
         description=body.description,
         teacher_id=teacher.id,
-        zoom_host=_zoom_host(teacher),
+        zoom_host=host,
         provisioning_key=uuid.uuid4().hex,
     )
     lifecycle.created(halaka)
@@ -208,10 +236,16 @@ def create_halaka(body: HalakaCreate, header: PreferHeader):
     db().add(halaka)
     _schedule_work(halaka, SYNC_TASK)
     wait = _wait_seconds(header.prefer)
+    waited = False
     if wait:
-        _wait_for_outcome(halaka, wait)
+        with wait_slot() as may_wait:
+            if may_wait:
+                waited = True
+                wait_for_outcome(halaka.id, wait, lambda: _settled(halaka.id))
+        session = db()
+        session.refresh(halaka)
     response = created("Halaka created successfully", halaka_out(halaka, viewer(), False))
-    if wait:
+    if waited:
         response.headers["Preference-Applied"] = f"wait={wait}"
     return response
 
@@ -261,7 +295,8 @@ def get_halaka(path: IdPath):
     """One halaka; meeting secrets only for those DESIGN.md 4.2 allows."""
     halaka = _load(path.id)
     user = viewer()
-    return ok("Halaka fetched successfully", halaka_out(halaka, user, _is_enrolled(halaka.id, user.id)))
+    out = halaka_out(halaka, user, _is_enrolled(halaka.id, user.id), with_start_link=True)
+    return _no_store(ok("Halaka fetched successfully", out))
 
 
 @bp.patch("/<int:id>", responses=responses({200: HalakaEnvelope}, 401, 403, 404, 409))
@@ -283,7 +318,8 @@ def update_halaka(path: IdPath, body: HalakaPatch):
             }
         ).to_schedule()
         if merged != current:
-            _apply_schedule(halaka, _checked_schedule(merged))
+            _charge_zoom_writes(halaka.teacher, _checked_schedule(merged))
+            _apply_schedule(halaka, merged)
             lifecycle.request_sync(halaka)  # the row is locked: no other PATCH computes the same version
             _schedule_work(halaka, SYNC_TASK)
     db().commit()
@@ -313,6 +349,45 @@ def retry_provisioning(path: IdPath):
         halaka.zoom_host = _zoom_host(teacher)
     _schedule_work(halaka, SYNC_TASK)
     return ok("Provisioning retry scheduled", halaka_out(halaka, viewer(), False))
+
+
+@bp.post("/<int:id>/start", responses=responses({200: StartEnvelope}, 401, 403, 404, 409, 502))
+@auth_required(Role.teacher, Role.admin)
+@validated
+def start_meeting(path: IdPath):
+    """A start link for the segment holding the next session, fetched from Zoom now (it expires after
+    two hours): only for the meeting's own host and admins. Each hand-out is audit-logged (never the link)."""
+    halaka = _load(path.id)
+    user = viewer()
+    if not can_host(user, halaka.teacher_id, halaka.zoom_host):
+        raise ApiError(
+            403,
+            "Only the meeting's own host (the teacher whose linked Zoom user hosts it) "
+            "or an admin may start it",
+        )
+    meeting = current_meeting(list(halaka.meetings))
+    if meeting is None:
+        raise ApiError(409, f"This halaka has no Zoom meeting yet (it is {halaka.zoom_status})")
+    try:
+        link = start_links.fresh(meeting.meeting_id)
+    except ZoomError as exc:
+        log.warning("start link fetch failed", extra={"halaka_id": halaka.id, "error": type(exc).__name__})
+        raise ApiError(502, "Zoom did not return a start link; try again shortly") from None
+    session = db()
+    session.add(
+        HostCredentialAudit(
+            user_id=user.id, halaka_id=halaka.id, meeting_id=meeting.meeting_id, credential="start_url"
+        )
+    )
+    session.commit()
+    log.info("start link handed out", extra={"halaka_id": halaka.id, "user_id": user.id})
+    body = StartOut(start_url=link.url, meeting_id=str(meeting.meeting_id), expires_at=link.expires_at)
+    return _no_store(ok("Start link fetched from Zoom", body))
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/<int:id>/enroll", responses=responses({200: MessageResponse}, 401, 403, 404))

@@ -13,6 +13,7 @@ from api.auth_context import auth_required
 from api.errors import error_response
 from api.responses import ok
 from api.schemas.common import ApiModel, Envelope, responses
+from shared.host_budget import writes_today
 from shared.metrics import (
     TASK_OUTCOMES,
     ZOOM_CALLS,
@@ -39,6 +40,7 @@ class Metrics(ApiModel):
     host_daily_writes_max: int
     zoom_calls: dict[str, int]
     task_outcomes: dict[str, int]
+    zoom_writes_today: dict[str, int]  # per shared host: meeting writes teachers were charged today (UTC)
 
 
 class MetricsEnvelope(Envelope[Metrics]):
@@ -58,6 +60,7 @@ def metrics():
         host_daily_writes_max=max(state.host_writes.values(), default=0),
         zoom_calls=read_mirror(ZOOM_CALLS),
         task_outcomes=read_mirror(TASK_OUTCOMES),
+        zoom_writes_today=writes_today(),
     )
     return ok("Metrics fetched successfully", body)
 

@@ -1,4 +1,4 @@
-"""Admin-only user management (DESIGN.md 4.3): list users, change role/active/linked Zoom user."""
+"""Admin-only user management (DESIGN.md 4.3): list users, change role/active/approval/linked Zoom user."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import logging
 
 from flask_openapi3 import APIBlueprint, Tag
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
-from api.auth_context import auth_required
+from api.auth_context import auth_required, revoke_all_logins
 from api.db_session import db
 from api.errors import ApiError
 from api.responses import ok
@@ -46,18 +47,47 @@ def list_users(query: UserQuery):
     return ok("Users fetched successfully", page)
 
 
-@bp.patch("/<int:id>", responses=responses({200: UserEnvelope}, 401, 403, 404))
+def _check_zoom_user_free(user: User, zoom_user_id: str) -> None:
+    """A Zoom user belongs to one account here: linking it twice would share its host rights (409)."""
+    taken = db().scalar(
+        select(User.id).where(func.lower(User.zoom_user_id) == zoom_user_id.lower(), User.id != user.id)
+    )
+    if taken is not None:
+        raise _zoom_user_taken()
+
+
+def _zoom_user_taken() -> ApiError:
+    return ApiError(
+        409,
+        "This Zoom user is already linked to another account",
+        [{"field": "zoomUserId", "message": "linked to another user"}],
+    )
+
+
+@bp.patch("/<int:id>", responses=responses({200: UserEnvelope}, 401, 403, 404, 409))
 @auth_required(Role.admin)
 @validated
 def patch_user(path: IdPath, body: UserPatch):
-    """Change a user's role, active flag, name or linked Zoom user (only an admin links Zoom users)."""
+    """Change a user's role, active flag, approval, name or linked Zoom user (only an admin links Zoom
+    users; a Zoom user is linked to at most one account). Deactivating revokes every earlier token."""
     session = db()
     user = session.get(User, path.id)
     if user is None:
         raise ApiError(404, "User not found")
-    changes = body.model_dump(exclude_unset=True)
+    changes = {
+        name: value.strip() if isinstance(value, str) else value
+        for name, value in body.model_dump(exclude_unset=True).items()
+    }
+    if changes.get("zoom_user_id"):
+        _check_zoom_user_free(user, changes["zoom_user_id"])
+    if changes.get("active") is False and user.active:
+        revoke_all_logins(user)
     for name, value in changes.items():
-        setattr(user, name, value.strip() if isinstance(value, str) else value)
-    session.commit()
+        setattr(user, name, value)
+    try:
+        session.commit()
+    except IntegrityError:  # a concurrent link of the same Zoom user won the race
+        session.rollback()
+        raise _zoom_user_taken() from None
     log.info("user updated", extra={"user_id": user.id, "fields": sorted(changes)})
     return ok("User updated successfully", UserOut.of(user))

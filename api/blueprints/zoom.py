@@ -8,9 +8,17 @@ from typing import Any
 
 from flask import Response, request
 from flask_openapi3 import APIBlueprint, Tag
-from sqlalchemy import BigInteger, BindParameter, Integer, Select, and_, bindparam, exists, select
+from sqlalchemy import BigInteger, BindParameter, Integer, Select, String, and_, bindparam, exists, select
 
-from api.auth_context import auth_required, caller_id, check_caller, me, token_required
+from api.auth_context import (
+    auth_required,
+    caller_id,
+    check_caller,
+    login_id,
+    login_revoked_clause,
+    me,
+    token_required,
+)
 from api.errors import ApiError
 from api.extensions import limiter
 from api.responses import created, ok
@@ -52,10 +60,14 @@ def _sdk_credentials() -> tuple[str, str]:
 MAX_MEETING_ID = 2**63 - 1  # zoom_meetings.meeting_id is a BIGINT
 
 
-def meeting_access_statement(meeting_number: int | BindParameter, user_id: int | BindParameter) -> Select:
-    """The caller's row (active, role) and, if this is a meeting of a live halaka, its teacher and
-    whether the caller is enrolled: one statement on the users PK, the unique meeting_id index, the
-    halakat PK and the enrollments PK. No row: the user is gone. Null teacher: not a platform meeting."""
+def meeting_access_statement(
+    meeting_number: int | BindParameter, user_id: int | BindParameter, login: str | BindParameter
+) -> Select:
+    """The caller's row (active, role, approval, linked Zoom user, token cut-off), whether the token's
+    login was revoked, and, if this is a meeting of a live halaka, its teacher, its host and whether the
+    caller is enrolled: one statement on the users PK, the revoked_logins PK, the unique meeting_id
+    index, the halakat PK and the enrollments PK. No row: the user is gone. Null teacher: not a platform
+    meeting."""
     enrolled = exists().where(Enrollment.halaka_id == Halaka.id, Enrollment.student_id == User.id)
     live_meeting = ZoomMeeting.__table__.join(
         Halaka.__table__,
@@ -65,7 +77,17 @@ def meeting_access_statement(meeting_number: int | BindParameter, user_id: int |
         ),
     )
     return (
-        select(User.active, User.role, Halaka.teacher_id, enrolled.label("enrolled"))
+        select(
+            User.active,
+            User.tokens_valid_after,
+            login_revoked_clause(login).label("login_revoked"),
+            User.role,
+            User.approved,
+            User.zoom_user_id,
+            Halaka.teacher_id,
+            Halaka.zoom_host,
+            enrolled.label("enrolled"),
+        )
         .select_from(User.__table__)
         .outerjoin(live_meeting, ZoomMeeting.meeting_id == meeting_number)
         .where(User.id == user_id)
@@ -76,17 +98,19 @@ def meeting_access_statement(meeting_number: int | BindParameter, user_id: int |
 def _meeting_access_sql() -> tuple[str, dict[str, Any]]:
     """The statement compiled once for the driver, with its constant parameters."""
     statement = meeting_access_statement(
-        bindparam("meeting", 0, type_=BigInteger()), bindparam("user", 0, type_=Integer())
+        bindparam("meeting", 0, type_=BigInteger()),
+        bindparam("user", 0, type_=Integer()),
+        bindparam("login", "", type_=String()),
     )
     compiled = statement.compile(dialect=get_engine().dialect, compile_kwargs={"render_postcompile": True})
     return str(compiled), dict(compiled.params)
 
 
-def _meeting_access(meeting_number: int, user_id: int) -> tuple | None:
-    """(active, role, teacher id or None, enrolled) of the caller for this meeting; None: no such user."""
+def _meeting_access(meeting_number: int, user_id: int, login: str) -> tuple | None:
+    """The row of `meeting_access_statement` for this caller and meeting; None: no such user."""
     sql, constants = _meeting_access_sql()
     meeting = meeting_number if meeting_number <= MAX_MEETING_ID else -1  # beyond BIGINT: no meeting
-    return read_connections.fetch_one(sql, {**constants, "meeting": meeting, "user": user_id})
+    return read_connections.fetch_one(sql, {**constants, "meeting": meeting, "user": user_id, "login": login})
 
 
 @limiter.request_filter
@@ -105,12 +129,15 @@ def signature(body: SignatureBody):
     Never calls Zoom; one indexed query reads the caller's account and their relation to the meeting."""
     key, secret = _sdk_credentials()
     user_id = caller_id()
-    row = _meeting_access(int(body.meeting_number), user_id)
-    check_caller(active=row[0] if row is not None else None)
-    _active, role, teacher_id, enrolled = row
+    row = _meeting_access(int(body.meeting_number), user_id, login_id())
+    if row is None:
+        check_caller(None, None, False)
+    active, valid_after, login_revoked, role, approved, zoom_user, teacher_id, host, enrolled = row
+    check_caller(active, valid_after, login_revoked)
     if teacher_id is None:
         raise ApiError(404, "No halaka on this platform has this meeting number")
-    if not can_sign(Viewer(user_id, role), teacher_id, bool(enrolled), body.role):
+    viewer = Viewer(user_id, role, zoom_user, approved)
+    if not can_sign(viewer, teacher_id, bool(enrolled), body.role, host):
         raise ApiError(403, "You may not join this meeting with this role")
     token = meeting_sdk_signature(
         sdk_key=key,
@@ -131,7 +158,7 @@ def signature(body: SignatureBody):
 def zak_token(body: ZakBody):
     """The host's ZAK, to start a meeting as host. Never cached, never logged."""
     user = me()
-    if not can_fetch_zak(Viewer(user.id, user.role, user.zoom_user_id), body.user_id):
+    if not can_fetch_zak(Viewer(user.id, user.role, user.zoom_user_id, user.approved), body.user_id):
         raise ApiError(403, "You may only fetch the ZAK of the Zoom user linked to your account")
     try:
         zak = get_zoom_client().get_zak(body.user_id)

@@ -129,6 +129,7 @@ ERROR_RESPONSES: dict[int, type[BaseModel]] = {
     415: ErrorResponse,
     429: ErrorResponse,
     500: ErrorResponse,
+    502: ErrorResponse,
 }
 
 

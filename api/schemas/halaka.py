@@ -166,12 +166,22 @@ class HalakaOut(ApiModel):
     teacher: TeacherOut
     schedule: ScheduleOut
     zoom_status: ZoomStatusName
-    zoom_error: str | None
+    zoom_error: str | None = None  # only for the halaka's teacher and admins (absent for others)
     zoom_meeting: MeetingOut | None
     zoom_meetings: list[MeetingOut]
     enrolled: bool
     created_at: datetime
     updated_at: datetime
+
+
+class StartOut(ApiModel):
+    start_url: str
+    meeting_id: str
+    expires_at: datetime
+
+
+class StartEnvelope(Envelope[StartOut]):
+    pass
 
 
 class SessionOut(ApiModel):

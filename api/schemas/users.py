@@ -17,12 +17,33 @@ class UserOut(ApiModel):
     email: str
     role: RoleName
     active: bool
+    approved: bool
     zoom_user_id: str | None
     created_at: datetime
 
     @classmethod
     def of(cls, user: User) -> UserOut:
         return cls.model_validate(user, from_attributes=True)
+
+
+class ZoomWriteBudgetOut(ApiModel):
+    """A teacher's Zoom writes today on a shared host (SHARED_HOST_TEACHER_DAILY_WRITES)."""
+
+    host: str
+    limit: int
+    used: int
+    remaining: int
+
+
+class MeOut(UserOut):
+    zoom_write_budget: ZoomWriteBudgetOut | None = None
+
+    @field_validator("zoom_write_budget", mode="before")
+    @classmethod
+    def _budget(cls, v: object) -> object:
+        if v is None or isinstance(v, dict | ZoomWriteBudgetOut):
+            return v
+        return {"host": v.host, "limit": v.limit, "used": v.used, "remaining": v.remaining}
 
 
 class RegisterBody(ApiModel):
@@ -66,6 +87,7 @@ class AccessTokenOut(ApiModel):
 class UserPatch(ApiModel):
     role: RoleName | None = None
     active: bool | None = None
+    approved: bool | None = None
     zoom_user_id: str | None = Field(default=None, min_length=1, max_length=320, pattern=NON_BLANK)
     name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NON_BLANK)
 
@@ -76,6 +98,10 @@ class UserQuery(PageQuery):
 
 
 class UserEnvelope(Envelope[UserOut]):
+    pass
+
+
+class MeEnvelope(Envelope[MeOut]):
     pass
 
 

@@ -39,6 +39,15 @@ MEETING_SETTINGS: Final[dict[str, Any]] = {
     "mute_upon_entry": True,
 }
 
+#: On a shared host nobody holds the host's credentials for a teacher's class, so participants join
+#: without a host (at any time) and no waiting room holds them (it would disable join_before_host).
+SHARED_HOST_SETTINGS: Final[dict[str, Any]] = {
+    **MEETING_SETTINGS,
+    "join_before_host": True,
+    "jbh_time": 0,
+    "waiting_room": False,
+}
+
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
 _KEY_LINE = re.compile(r"\[halaka-key:([A-Za-z0-9][A-Za-z0-9._:-]{0,99})\]")
 _TRUNCATED = "…"
@@ -139,8 +148,12 @@ def meeting_create_payload(
     topic: str,
     agenda: str,
     password: str,
+    shared_host: bool = False,
 ) -> dict[str, Any]:
     """Body of ``POST /users/{userId}/meetings`` for one segment (a recurring meeting, fixed time).
+
+    ``shared_host``: the host is not the teacher's own Zoom user, so the class runs without a host
+    present (:data:`SHARED_HOST_SETTINGS`).
 
     ``start_time`` is the segment's first session as local time in ``timezone``; the recurrence ends
     after the segment's sessions (``end_times``). ``topic`` is cut to 200 characters and ``agenda``
@@ -158,7 +171,7 @@ def meeting_create_payload(
         "password": password,
         "agenda": _fit_agenda(agenda),
         "recurrence": dict(segment.recurrence),
-        "settings": dict(MEETING_SETTINGS),
+        "settings": dict(SHARED_HOST_SETTINGS if shared_host else MEETING_SETTINGS),
     }
 
 

@@ -102,7 +102,7 @@ def test_redis_down_is_503_not_500(client, make_user, monkeypatch):
     def down(*_args, **_kwargs):
         raise redis.ConnectionError("connection refused")
 
-    monkeypatch.setattr(redis.Redis, "exists", down)
-    r = client.get("/api/v1/auth/me", headers=account.headers)
+    monkeypatch.setattr(redis.Redis, "execute_command", down)
+    r = client.post("/api/v1/auth/login", json={"email": account.email, "password": "x"})
     assert r.status_code == 503
     assert r.json == {"status": "error", "message": "Service temporarily unavailable, please retry"}

@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
-from tests.factories import START_URL_SECRET, enroll, make_halaka
+from shared.db import session_scope
+from shared.models import Halaka
+from tests.factories import enroll, make_halaka
 from tests.integration.helpers import future, schedule
 
 LINK = "teacher-zoom@example.com"
@@ -128,13 +131,14 @@ def test_no_zoom_host_is_409(client, make_user):
 
 
 VIEWERS = ["admin", "owner", "other-teacher", "enrolled-student", "student"]
-EXPECTED = {  # viewer -> (password and joinUrl visible, startUrl visible)
+EXPECTED = {  # viewer -> (password and joinUrl visible, zoomError visible); startUrl: tests/security/test_trust.py
     "admin": (True, True),
     "owner": (True, True),
     "other-teacher": (False, False),
     "enrolled-student": (True, False),
     "student": (False, False),
 }
+ZOOM_ERROR = "Zoom user host@example.com is not allowed to host meetings"
 
 
 @pytest.fixture
@@ -147,6 +151,8 @@ def scene(make_user, teacher):
         "student": make_user("student"),
     }
     halaka_id = make_halaka(teacher.id, meeting_ids=(81234567890, 81234567891))
+    with session_scope() as s:
+        s.execute(update(Halaka).where(Halaka.id == halaka_id).values(zoom_error=ZOOM_ERROR))
     enroll(halaka_id, accounts["enrolled-student"].id)
     return accounts, halaka_id
 
@@ -154,17 +160,17 @@ def scene(make_user, teacher):
 @pytest.mark.parametrize("who", VIEWERS)
 def test_meeting_fields_visibility(client, scene, who):
     accounts, halaka_id = scene
-    join, start = EXPECTED[who]
+    join, error = EXPECTED[who]
     single = client.get(f"/api/v1/halaka/{halaka_id}", headers=accounts[who].headers).json["data"]
     listed = client.get("/api/v1/halaka/", headers=accounts[who].headers).json["data"]["items"]
     for data in (single, listed[0]):
         assert data["enrolled"] is (who == "enrolled-student")
+        assert data["zoomStatus"] == "ready"
+        assert (data.get("zoomError") == ZOOM_ERROR) is error and ("zoomError" in data) is error
         for meeting in [data["zoomMeeting"], *data["zoomMeetings"]]:
             assert meeting["meetingId"].isdigit()
             assert ("password" in meeting) is join and ("joinUrl" in meeting) is join
-            assert ("startUrl" in meeting) is start
-    raw = client.get(f"/api/v1/halaka/{halaka_id}", headers=accounts[who].headers).get_data(as_text=True)
-    assert (START_URL_SECRET in raw) is start
+            assert "startUrl" not in meeting  # the owner is on a shared host; lists never carry one
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ import jwt as pyjwt
 import pytest
 
 from shared.db import session_scope
-from shared.models import Halaka, ZoomMeeting, ZoomStatus
+from shared.models import Halaka, User, ZoomMeeting, ZoomStatus
 from shared.settings import get_settings
 
 SIGNATURE = "/api/v1/zoom/signature"
@@ -31,11 +31,13 @@ def sdk() -> tuple[str, str]:
 
 
 def add_halaka(
-    teacher_id: int, segments: int = 1, status: ZoomStatus = ZoomStatus.ready
+    teacher_id: int, segments: int = 1, status: ZoomStatus = ZoomStatus.ready, host: str | None = None
 ) -> tuple[list[str], int]:
-    """A halaka of `teacher_id` with `segments` Zoom meetings: (their meeting numbers, its id)."""
+    """A halaka of `teacher_id` with `segments` Zoom meetings: (their meeting numbers, its id). It is
+    hosted by `host`, by default the teacher's own linked Zoom user (so the teacher may start it)."""
     start = datetime.now(UTC) + timedelta(days=2)
     with session_scope() as session:
+        host = host or session.get(User, teacher_id).zoom_user_id or "host@example.com"
         halaka = Halaka(
             title="Tajweed",
             description="",
@@ -48,6 +50,7 @@ def add_halaka(
             end_date=date.today() + timedelta(days=200),
             timezone="Africa/Cairo",
             zoom_status=status.value,
+            zoom_host=host,
         )
         session.add(halaka)
         session.flush()
@@ -61,7 +64,6 @@ def add_halaka(
                     meeting_id=number,
                     password="pw",
                     join_url=f"https://zoom.test/j/{number}",
-                    start_url=f"https://zoom.test/s/{number}?zak=secret",
                     first_start=start + timedelta(days=50 * index),
                     last_start=start + timedelta(days=50 * index + 49),
                     occurrence_count=50,
@@ -89,7 +91,7 @@ def decode(token: str) -> tuple[dict, dict]:
 @pytest.fixture
 def owner_meeting(client, make_user):
     """A teacher and one meeting of their halaka."""
-    teacher = make_user("teacher")
+    teacher = make_user("teacher", zoom_user_id="owner@zoom.test")
     [number], _ = add_halaka(teacher.id)
     return teacher, number
 
@@ -261,13 +263,15 @@ def world(client, make_user) -> World:
     enrolled); C belongs to `teacher` but is being deleted; `unknown` is no halaka's meeting."""
     accounts = {
         "student": make_user("student"),
-        "teacher": make_user("teacher"),
-        "other-teacher": make_user("teacher"),
+        "teacher": make_user("teacher", zoom_user_id="teacher-a@zoom.test"),
+        "other-teacher": make_user("teacher", zoom_user_id="teacher-b@zoom.test"),
+        "shared-teacher": make_user("teacher"),  # no linked Zoom user: hosted by the shared host
         "admin": make_user("admin"),
     }
     a, a_id = add_halaka(accounts["teacher"].id, segments=2)
     [b], _ = add_halaka(accounts["other-teacher"].id)
     [c], c_id = add_halaka(accounts["teacher"].id, status=ZoomStatus.ready)
+    [shared], _ = add_halaka(accounts["shared-teacher"].id)
     for halaka_id in (a_id, c_id):
         r = client.post(f"/api/v1/halaka/{halaka_id}/enroll", headers=accounts["student"].headers)
         assert r.status_code == 200, r.json
@@ -278,6 +282,7 @@ def world(client, make_user) -> World:
         "A-second-segment": a[1],
         "B": b,
         "C-deleting": c,
+        "S-shared-host": shared,
         "unknown": UNKNOWN_MEETING,
         "out-of-range": "9" * 20,
     }
@@ -296,6 +301,9 @@ MATRIX = [
     ("student", "B", 1, FORBIDDEN),
     ("student", "unknown", 0, NOT_FOUND),
     ("student", "unknown", 1, NOT_FOUND),
+    ("shared-teacher", "S-shared-host", 0, OK),  # own, but the host is shared: no host rights
+    ("shared-teacher", "S-shared-host", 1, FORBIDDEN),
+    ("admin", "S-shared-host", 1, OK),
     ("teacher", "A", 0, OK),  # own
     ("teacher", "A", 1, OK),
     ("teacher", "A-second-segment", 1, OK),
@@ -452,10 +460,15 @@ def test_a_token_is_decoded_once_and_still_expires(app, client, world, monkeypat
     from flask_jwt_extended import create_access_token
 
     import api.auth_context as auth_context
+    from api.auth_context import login_claims
 
     student = world.accounts["student"]
     with app.app_context():
-        token = create_access_token(identity=str(student.id), expires_delta=timedelta(seconds=2))
+        token = create_access_token(
+            identity=str(student.id),
+            expires_delta=timedelta(seconds=2),
+            additional_claims=login_claims("student"),
+        )
     account = dataclasses.replace(student, token=token)
     decodes = []
     original = auth_context.pyjwt.decode
