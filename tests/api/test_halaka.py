@@ -131,7 +131,8 @@ def test_no_zoom_host_is_409(client, make_user):
 
 
 VIEWERS = ["admin", "owner", "other-teacher", "enrolled-student", "student"]
-EXPECTED = {  # viewer -> (password and joinUrl visible, zoomError visible); startUrl: tests/security/test_trust.py
+# viewer -> (password and joinUrl visible, zoomError visible); startUrl: tests/security/test_trust.py
+EXPECTED = {
     "admin": (True, True),
     "owner": (True, True),
     "other-teacher": (False, False),
