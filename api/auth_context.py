@@ -55,10 +55,12 @@ def login_claims(role: str, login_id: str | None = None, auth_time: float | None
     }
 
 
-def issue_tokens(user: User, login_id: str | None = None, auth_time: float | None = None) -> tuple[str, str]:
+def issue_tokens(
+    user_id: int, role: str, login_id: str | None = None, auth_time: float | None = None
+) -> tuple[str, str]:
     """An access and a refresh token of one login."""
-    claims = login_claims(user.role, login_id, auth_time)
-    identity = str(user.id)
+    claims = login_claims(role, login_id, auth_time)
+    identity = str(user_id)
     return (
         create_access_token(identity=identity, additional_claims=claims),
         create_refresh_token(identity=identity, additional_claims=claims),
@@ -67,7 +69,7 @@ def issue_tokens(user: User, login_id: str | None = None, auth_time: float | Non
 
 def access_token_for(user: User, claims: Mapping[str, Any]) -> str:
     """A new access token of the same login (refresh)."""
-    return issue_tokens(user, claims[LOGIN_CLAIM], claims[AUTH_TIME_CLAIM])[0]
+    return issue_tokens(user.id, user.role, claims[LOGIN_CLAIM], claims[AUTH_TIME_CLAIM])[0]
 
 
 def revoke_login(claims: Mapping[str, Any]) -> None:

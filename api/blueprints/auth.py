@@ -109,7 +109,7 @@ def login(body: LoginBody):
     if not verify_password(user.password_hash if user else None, body.password) or not user.active:
         log.info("login failed")
         raise ApiError(401, "Invalid email or password")
-    access, refresh_token = issue_tokens(user)
+    access, refresh_token = issue_tokens(user.id, user.role)
     remember_client(email)
     log.info("login succeeded", extra={"user_id": user.id})
     return ok(

@@ -1,4 +1,7 @@
-"""Who may do what (DESIGN.md 4.2) for every route the app registers, as anonymous, student, teacher, admin.
+"""Who may do what (DESIGN.md 4.2, extended by the trust model) for every route the app registers, as
+anonymous, student, teacher (linked to the Zoom user hosting their halaka), shared-host teacher (no
+linked Zoom user), re-linked teacher (their halaka's host is no longer their linked user), unapproved
+teacher, and admin (the cast is in tests/security/world.py).
 
 `DECISIONS` holds one entry per (method, route rule) of `app.url_map`; each entry lists, for a role, the
 requests to make and the exact status each must get (own vs another teacher's halaka, enrolled vs not,
@@ -19,11 +22,23 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api import create_app
+from shared.settings import get_settings
 from tests.conftest import METRICS_TOKEN
 from tests.factories import PASSWORD
-from tests.security.world import OTHER_ZOOM_USER, TEACHER_ZOOM_USER, Person, World, build_world
+from tests.security.world import (
+    NEW_ZOOM_USER,
+    OLD_ZOOM_USER,
+    OTHER_ZOOM_USER,
+    ROLES,
+    SHARED_HOST,
+    TEACHER_ROLES,
+    TEACHER_ZOOM_USER,
+    UNAPPROVED_ZOOM_USER,
+    Person,
+    World,
+    build_world,
+)
 
-ROLES = ("anonymous", "student", "teacher", "admin")
 IGNORED_METHODS = {"HEAD", "OPTIONS"}  # answered by Flask for every rule
 
 # (description, method, path, client kwargs, expected status)
@@ -83,15 +98,19 @@ def any_user(method: str, path_of: Callable[[World], str], ok: int = 200, **kwar
 
 
 def manage(method: str, suffix: str = "", ok: int = 200, **kwargs) -> Decide:
-    """Update/delete/retry: the halaka's own teacher or an admin; another teacher and students 403."""
+    """Update/delete/retry: the halaka's own (approved) teacher or an admin; others 403."""
 
     def decide(w: World, role: str, who: Person | None) -> list[Probe]:
-        own, other = f"/api/v1/halaka/{w.own}{suffix}", f"/api/v1/halaka/{w.other}{suffix}"
+        own = f"/api/v1/halaka/{w.own_of(role)}{suffix}"
+        other = f"/api/v1/halaka/{w.foreign_of(role)}{suffix}"
         if who is None:
             return [("anonymous", method, own, kwargs, 401)]
         expected = {
             "student": (403, 403),
             "teacher": (ok, 403),
+            "shared_teacher": (ok, 403),
+            "relinked_teacher": (ok, 403),
+            "unapproved_teacher": (403, 403),
             "admin": (ok, ok),
         }[role]
         return [
@@ -104,7 +123,7 @@ def manage(method: str, suffix: str = "", ok: int = 200, **kwargs) -> Decide:
 
 def admin_only(method: str, path_of: Callable[[World], str], **kwargs) -> Decide:
     def decide(w: World, role: str, who: Person | None) -> list[Probe]:
-        expected = {"anonymous": 401, "student": 403, "teacher": 403, "admin": 200}[role]
+        expected = {"anonymous": 401, "admin": 200}.get(role, 403)
         return [("admin only", method, path_of(w), {**kwargs, **_auth(who)}, expected)]
 
     return decide
@@ -112,7 +131,7 @@ def admin_only(method: str, path_of: Callable[[World], str], **kwargs) -> Decide
 
 def students_only(method: str) -> Decide:
     def decide(w: World, role: str, who: Person | None) -> list[Probe]:
-        expected = {"anonymous": 401, "student": 200, "teacher": 403, "admin": 403}[role]
+        expected = {"anonymous": 401, "student": 200}.get(role, 403)
         return [("students only", method, f"/api/v1/halaka/{w.own}/enroll", _auth(who), expected)]
 
     return decide
@@ -127,20 +146,23 @@ def create_halaka(w: World, role: str, who: Person | None) -> list[Probe]:
             ("student", "POST", path, {"json": _halaka_body(), **_auth(who)}, 403),
             ("student for a teacher", "POST", path, {"json": _halaka_body(w.teacher.id), **_auth(who)}, 403),
         ]
-    if role == "teacher":
+    if role in TEACHER_ROLES:
+        own = 403 if role == "unapproved_teacher" else 201  # a shared-host teacher within its budget
+        another = w.other_teacher.id if role == "teacher" else w.teacher.id
         return [
-            (
-                "for another teacher",
-                "POST",
-                path,
-                {"json": _halaka_body(w.other_teacher.id), **_auth(who)},
-                403,
-            ),
-            ("own", "POST", path, {"json": _halaka_body(), **_auth(who)}, 201),
+            ("for another teacher", "POST", path, {"json": _halaka_body(another), **_auth(who)}, 403),
+            ("own", "POST", path, {"json": _halaka_body(), **_auth(who)}, own),
         ]
     return [
         ("admin without teacherId", "POST", path, {"json": _halaka_body(), **_auth(who)}, 400),
         ("admin for a teacher", "POST", path, {"json": _halaka_body(w.teacher.id), **_auth(who)}, 201),
+        (
+            "admin for an unapproved teacher",
+            "POST",
+            path,
+            {"json": _halaka_body(w.unapproved_teacher.id), **_auth(who)},
+            400,
+        ),
     ]
 
 
@@ -153,16 +175,20 @@ def signature(w: World, role: str, who: Person | None) -> list[Probe]:
     if who is None:
         return [("anonymous", "POST", path, body(w.own, 0), 401)]
     expected = {
-        # (own role 0, own role 1, other role 0, other role 1); the student is enrolled in both
+        # (own role 0, own role 1, other role 0, other role 1); the student is enrolled in own and other
         "student": (201, 403, 201, 403),
         "teacher": (201, 201, 403, 403),
+        "shared_teacher": (201, 403, 403, 403),  # the shared host is not theirs to start
+        "relinked_teacher": (201, 403, 403, 403),  # their halaka's host is no longer their Zoom user
+        "unapproved_teacher": (403, 403, 403, 403),  # reads like a student enrolled nowhere
         "admin": (201, 201, 201, 201),
     }[role]
+    own, other = w.own_of(role), w.foreign_of(role)
     probes = [
-        ("own halaka, role 0", "POST", path, {**body(w.own, 0), **_auth(who)}, expected[0]),
-        ("own halaka, role 1", "POST", path, {**body(w.own, 1), **_auth(who)}, expected[1]),
-        ("other halaka, role 0", "POST", path, {**body(w.other, 0), **_auth(who)}, expected[2]),
-        ("other halaka, role 1", "POST", path, {**body(w.other, 1), **_auth(who)}, expected[3]),
+        ("own halaka, role 0", "POST", path, {**body(own, 0), **_auth(who)}, expected[0]),
+        ("own halaka, role 1", "POST", path, {**body(own, 1), **_auth(who)}, expected[1]),
+        ("other halaka, role 0", "POST", path, {**body(other, 0), **_auth(who)}, expected[2]),
+        ("other halaka, role 1", "POST", path, {**body(other, 1), **_auth(who)}, expected[3]),
         (
             "meeting of no halaka",
             "POST",
@@ -179,14 +205,41 @@ def signature(w: World, role: str, who: Person | None) -> list[Probe]:
 
 
 def zak(w: World, role: str, who: Person | None) -> list[Probe]:
+    """(the persona's linked Zoom user, the Zoom user hosting its halaka when that differs or a foreign
+    one): a ZAK is a user-level credential, so only one's own linked user, and only when approved."""
     path = "/api/v1/zoom/zak-token"
-    linked, foreign = {"json": {"userId": TEACHER_ZOOM_USER}}, {"json": {"userId": OTHER_ZOOM_USER}}
+
+    def ask(user: str) -> dict:
+        return {"json": {"userId": user}, **_auth(who)}
+
     if who is None:
-        return [("anonymous", "POST", path, linked, 401)]
-    expected = {"student": (403, 403), "teacher": (200, 403), "admin": (200, 200)}[role]
+        return [("anonymous", "POST", path, {"json": {"userId": TEACHER_ZOOM_USER}}, 401)]
+    linked, other, expected = {
+        "student": (TEACHER_ZOOM_USER, OTHER_ZOOM_USER, (403, 403)),
+        "teacher": (TEACHER_ZOOM_USER, OTHER_ZOOM_USER, (200, 403)),
+        "shared_teacher": (SHARED_HOST, SHARED_HOST.upper(), (403, 403)),  # hosted there, never linked
+        "relinked_teacher": (NEW_ZOOM_USER, OLD_ZOOM_USER, (200, 403)),
+        "unapproved_teacher": (UNAPPROVED_ZOOM_USER, OTHER_ZOOM_USER, (403, 403)),
+        "admin": (TEACHER_ZOOM_USER, OTHER_ZOOM_USER, (200, 200)),
+    }[role]
     return [
-        ("the teacher's linked Zoom user", "POST", path, {**linked, **_auth(who)}, expected[0]),
-        ("a Zoom user linked to nobody here", "POST", path, {**foreign, **_auth(who)}, expected[1]),
+        (f"{linked} (the persona's link or host)", "POST", path, ask(linked), expected[0]),
+        (f"{other}", "POST", path, ask(other), expected[1]),
+    ]
+
+
+def start(w: World, role: str, who: Person | None) -> list[Probe]:
+    """A fresh start link: the meeting's own host (approved, linked to the Zoom user hosting it), admins."""
+
+    def path(halaka: int) -> str:
+        return f"/api/v1/halaka/{halaka}/start"
+
+    if who is None:
+        return [("anonymous", "POST", path(w.own), {}, 401)]
+    expected = {"teacher": (200, 403), "admin": (200, 200)}.get(role, (403, 403))
+    return [
+        ("own halaka", "POST", path(w.own_of(role)), _auth(who), expected[0]),
+        ("another teacher's halaka", "POST", path(w.foreign_of(role)), _auth(who), expected[1]),
     ]
 
 
@@ -201,7 +254,21 @@ def patch_user(w: World, role: str, who: Person | None) -> list[Probe]:
                 f"/api/v1/users/{w.student.id}",
                 {"json": {"name": "Renamed"}, **_auth(who)},
                 200,
-            )
+            ),
+            (
+                "second teacher linked to the same Zoom user",
+                "PATCH",
+                f"/api/v1/users/{w.other_teacher.id}",
+                {"json": {"zoomUserId": TEACHER_ZOOM_USER.upper()}, **_auth(who)},
+                409,
+            ),
+            (
+                "admin approves a teacher",
+                "PATCH",
+                f"/api/v1/users/{w.unapproved_teacher.id}",
+                {"json": {"approved": True}, **_auth(who)},
+                200,
+            ),
         ]
     return [
         ("promote self", "PATCH", f"/api/v1/users/{who.id}", {"json": {"role": "admin"}, **_auth(who)}, 403),
@@ -287,6 +354,7 @@ DECISIONS: dict[tuple[str, str], Decide] = {
     ("GET", "/api/v1/auth/me"): any_user("GET", lambda w: "/api/v1/auth/me"),
     ("POST", "/api/v1/auth/refresh"): refresh,
     ("POST", "/api/v1/auth/logout"): any_user("POST", lambda w: "/api/v1/auth/logout", json={}),
+    ("POST", "/api/v1/auth/logout-all"): any_user("POST", lambda w: "/api/v1/auth/logout-all"),
     # users: admin only
     ("GET", "/api/v1/users/"): admin_only("GET", lambda w: "/api/v1/users/"),
     ("PATCH", "/api/v1/users/<int:id>"): patch_user,
@@ -301,6 +369,7 @@ DECISIONS: dict[tuple[str, str], Decide] = {
     ("PATCH", "/api/v1/halaka/<int:id>"): manage("PATCH", json={"title": "Renamed"}),
     ("DELETE", "/api/v1/halaka/<int:id>"): manage("DELETE"),
     ("POST", "/api/v1/halaka/<int:id>/zoom/retry"): manage("POST", "/zoom/retry"),
+    ("POST", "/api/v1/halaka/<int:id>/start"): start,
     ("POST", "/api/v1/halaka/<int:id>/enroll"): students_only("POST"),
     ("DELETE", "/api/v1/halaka/<int:id>/enroll"): students_only("DELETE"),
     # zoom (DESIGN.md 4.1, 4.2)
@@ -311,17 +380,31 @@ DECISIONS: dict[tuple[str, str], Decide] = {
 ROUTES = _routes()
 
 
+def build_world_users_on(sandbox) -> None:
+    """Every Zoom user the ZAK probes name exists on the sandbox (so 200 means allowed, not a 404)."""
+    known = {u["email"] for u in sandbox.users()}
+    for email in (OLD_ZOOM_USER, NEW_ZOOM_USER, UNAPPROVED_ZOOM_USER):
+        if email not in known:
+            sandbox.add_user(email)
+
+
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("method", "rule"), ROUTES, ids=[f"{m} {r}" for m, r in ROUTES])
-def test_route_access(request, app, client, method, rule, role):
+def test_route_access(request, monkeypatch, app, client, method, rule, role):
     decide = DECISIONS.get((method, rule))
     assert decide is not None, (
         f"{method} {rule} has no access decision: add it to DECISIONS in {__name__} (DESIGN.md 4.2)"
     )
-    if decide is zak:
-        request.getfixturevalue("zoom_configured")  # the sandbox answers the ZAK call
+    sandbox = None
+    if decide in (zak, start):
+        sandbox = request.getfixturevalue("zoom_configured")  # the sandbox answers ZAK and start calls
+    else:  # a shared-host teacher may create halakat without any Zoom call
+        monkeypatch.setattr(get_settings(), "zoom_default_host_user", SHARED_HOST)
     # retry is only allowed on a failed halaka: make both failed so success is 200, not 409
-    world = build_world(app, status="failed" if rule.endswith("/zoom/retry") else "ready")
+    status = "failed" if rule.endswith("/zoom/retry") else "ready"
+    world = build_world(app, status=status, zoom=sandbox if decide is start else None)
+    if decide is zak:
+        build_world_users_on(sandbox)
     who = None if role == "anonymous" else world.as_role(role)
     problems = []
     for what, verb, path, kwargs, expected in decide(world, role, who):

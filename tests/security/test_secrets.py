@@ -22,15 +22,35 @@ from collections.abc import Iterator
 
 import pytest
 from flask_jwt_extended import create_access_token
-from sqlalchemy import select
 
-from shared.db import session_scope
+from api.auth_context import login_claims
+from shared.db import get_engine
 from shared.logging import json_handler
-from shared.models import ZoomMeeting
 from shared.redis_client import get_redis
 from shared.settings import get_settings
 from tests.integration.helpers import schedule
-from tests.security.world import START_SECRET, TEACHER_ZOOM_USER, World, build_world
+from tests.security.world import TEACHER_ZOOM_USER, World, build_world
+
+
+def start_secrets(sandbox) -> dict[str, str]:
+    """Every start link on the sandbox and the ZAK inside it, by a readable name."""
+    out = {}
+    for m in sandbox.meetings():
+        out[f"start url {m['id']}"] = m["start_url"]
+        out[f"start url zak {m['id']}"] = m["start_url"].split("zak=", 1)[1].split("&")[0]
+    assert out, "the sandbox holds no meeting: nothing to look for"
+    return out
+
+
+def test_no_start_link_is_stored_at_rest():
+    """Start links carry the host's ZAK and expire after two hours: fetched when asked for, not kept."""
+    with get_engine().connect() as conn:
+        columns = conn.exec_driver_sql(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND column_name ILIKE '%%start%%url%%'"
+        ).all()
+    assert columns == []
+
 
 PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
 
@@ -84,11 +104,12 @@ def _student_actions(world: World) -> list[tuple[str, str, dict]]:
     ]
 
 
-def test_no_response_to_a_student_contains_a_start_url(app, client):
-    world = build_world(app)
-    with session_scope() as s:  # the secret is really stored
-        urls = s.scalars(select(ZoomMeeting.start_url)).all()
-        assert urls and all(START_SECRET in u for u in urls)
+def test_no_response_to_a_student_contains_a_start_url(app, client, zoom_configured):
+    world = build_world(app, zoom=zoom_configured)
+    # the host token of `own`, which its teacher does get (so the test sees it when it is there)
+    host_token = start_secrets(zoom_configured)[f"start url zak {world.meetings[world.own]}"]
+    r = client.get(f"/api/v1/halaka/{world.own}", headers=world.teacher.headers)
+    assert host_token in r.json["data"]["zoomMeeting"]["startUrl"]
     # the enrolled student gets the join details, the outsider does not (checked before the outsider enrolls)
     own = client.get(f"/api/v1/halaka/{world.own}", headers=world.student.headers).json["data"]
     assert own["zoomMeeting"]["joinUrl"] and own["zoomMeeting"]["password"]
@@ -100,25 +121,29 @@ def test_no_response_to_a_student_contains_a_start_url(app, client):
             r = client.get(path, headers=student.headers)
             assert r.status_code < 500, (path, r.status_code)
             seen += r.status_code == 200
-            assert START_SECRET.encode() not in r.data, f"GET {path} leaked the start URL to a student"
+            assert host_token.encode() not in r.data, f"GET {path} leaked the start URL to a student"
             if r.is_json and "status" in r.json:  # an API answer (the OpenAPI document may name the field)
                 assert b"startUrl" not in r.data, f"GET {path} has a startUrl field for a student"
         for method, path, kwargs in _student_actions(world):
             r = client.open(path, method=method, headers=student.headers, **kwargs)
             assert r.status_code < 500, (method, path, r.status_code)
-            assert START_SECRET.encode() not in r.data and b"startUrl" not in r.data, (method, path)
+            assert host_token.encode() not in r.data and b"startUrl" not in r.data, (method, path)
     assert seen >= 20, "too few successful reads: the test is not looking at anything"
 
 
-def test_start_url_only_for_the_halakas_teacher_and_admins(app, client):
-    world = build_world(app)
+def test_start_url_only_for_the_meetings_own_host_and_admins(app, client, zoom_configured):
+    world = build_world(app, zoom=zoom_configured)
+    host_token = start_secrets(zoom_configured)[f"start url zak {world.meetings[world.own]}"]
     for who in (world.teacher, world.admin):
         r = client.get(f"/api/v1/halaka/{world.own}", headers=who.headers)
-        assert START_SECRET in r.json["data"]["zoomMeeting"]["startUrl"], who.role
+        assert host_token in r.json["data"]["zoomMeeting"]["startUrl"], who.role
+    # the shared-host teacher manages `other` but never gets its host's credential
+    r = client.get(f"/api/v1/halaka/{world.other}", headers=world.other_teacher.headers)
+    assert r.json["data"]["zoomMeeting"]["joinUrl"] and b"startUrl" not in r.data
     # another teacher reads it as a non-enrolled student would
     r = client.get(f"/api/v1/halaka/{world.own}", headers=world.other_teacher.headers)
     assert r.status_code == 200
-    assert START_SECRET.encode() not in r.data and b"startUrl" not in r.data
+    assert host_token.encode() not in r.data and b"startUrl" not in r.data
     assert b"joinsecret" not in r.data
     listing = client.get("/api/v1/halaka/?perPage=100", headers=world.other_teacher.headers)
     own_items = [h for h in listing.json["data"]["items"] if h["id"] == world.own]
@@ -156,14 +181,14 @@ def assert_no_secrets(text: str, secrets: dict[str, str]) -> None:
 
 
 def test_api_logs_of_a_representative_run_hold_no_secrets(app, client, zoom_configured, captured_logs):
-    world = build_world(app)
+    world = build_world(app, zoom=zoom_configured)
     tag = uuid.uuid4().hex[:8]
     secrets: dict[str, str] = {}
     settings = get_settings()
     secrets["jwt signing key"] = settings.jwt_secret_key.get_secret_value()
     secrets["sdk secret"] = settings.zoom_sdk_secret.get_secret_value()
     secrets["zoom client secret"] = settings.zoom_client_secret.get_secret_value()
-    secrets["start url secret"] = START_SECRET
+    secrets.update(start_secrets(zoom_configured))
 
     # register and log in, with a wrong password on the way
     passwords = {"teacher": f"Teacher-pw-{tag}!", "student": f"Student-pw-{tag}!"}
@@ -195,8 +220,12 @@ def test_api_logs_of_a_representative_run_hold_no_secrets(app, client, zoom_conf
     assert r.status_code == 200
     secrets["refreshed access token"] = r.json["data"]["accessToken"]
     assert client.get("/api/v1/auth/me", headers=teacher).status_code == 200
+    own_zoom_user = f"fresh-{tag}@example.com"
+    zoom_configured.add_user(own_zoom_user)
     r = client.patch(
-        f"/api/v1/users/{teacher_id}", json={"zoomUserId": TEACHER_ZOOM_USER}, headers=world.admin.headers
+        f"/api/v1/users/{teacher_id}",
+        json={"zoomUserId": own_zoom_user, "approved": True},
+        headers=world.admin.headers,
     )
     assert r.status_code == 200
 
@@ -208,8 +237,9 @@ def test_api_logs_of_a_representative_run_hold_no_secrets(app, client, zoom_conf
     )
     assert r.status_code == 201
     for who in (world.teacher, world.admin):
-        assert START_SECRET.encode() in client.get("/api/v1/halaka/?perPage=100", headers=who.headers).data
-        client.get(f"/api/v1/halaka/{world.own}", headers=who.headers)
+        client.get("/api/v1/halaka/?perPage=100", headers=who.headers)
+        assert b"zak=" in client.get(f"/api/v1/halaka/{world.own}", headers=who.headers).data
+        assert client.post(f"/api/v1/halaka/{world.own}/start", headers=who.headers).status_code == 200
         client.get(f"/api/v1/halaka/{world.own}/sessions", headers=who.headers)
     client.patch(
         f"/api/v1/halaka/{world.own}", json={"description": "changed"}, headers=world.teacher.headers
@@ -239,7 +269,7 @@ def test_api_logs_of_a_representative_run_hold_no_secrets(app, client, zoom_conf
     access = world.student.token
     tampered = access[:-4] + ("AAAA" if not access.endswith("AAAA") else "BBBB")
     with app.app_context():
-        fresh = create_access_token(identity=str(world.student.id), additional_claims={"role": "student"})
+        fresh = create_access_token(identity=str(world.student.id), additional_claims=login_claims("student"))
     for bad in (tampered, "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.", fresh + "x"):
         secrets[f"bad token {len(secrets)}"] = bad
         client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {bad}"})
@@ -263,7 +293,9 @@ def test_api_logs_of_a_representative_run_hold_no_secrets(app, client, zoom_conf
     assert_no_secrets(captured_logs.getvalue(), secrets)
 
 
-def test_worker_logs_while_provisioning_hold_no_start_url_or_zoom_secret(app, client, worker, captured_logs):
+def test_worker_logs_while_provisioning_hold_no_start_url_or_zoom_secret(
+    app, client, worker, zoom_configured, captured_logs
+):
     """A real Celery worker creates the meeting on the sandbox: its log must not carry what Zoom returned."""
     from tests.integration.helpers import wait_status
 
@@ -277,14 +309,10 @@ def test_worker_logs_while_provisioning_hold_no_start_url_or_zoom_secret(app, cl
     assert r.status_code == 201
     halaka = wait_status(client, world.teacher, r.json["data"]["id"], worker=worker)
     assert halaka["zoomStatus"] == "ready", halaka
-    start_urls = [m["startUrl"] for m in halaka["zoomMeetings"]]
-    assert start_urls and all("zak=" in u for u in start_urls)
 
     settings = get_settings()
     secrets = {"zoom client secret": settings.zoom_client_secret.get_secret_value()}
-    for i, url in enumerate(start_urls):
-        secrets[f"start url {i}"] = url
-        secrets[f"start url zak {i}"] = url.split("zak=", 1)[1].split("&")[0]
+    secrets.update(start_secrets(zoom_configured))
     for i, m in enumerate(halaka["zoomMeetings"]):
         secrets[f"meeting password {i}"] = m["password"]
     oauth = get_redis().get(f"zoom:oauth:{settings.zoom_client_id}:token")
