@@ -1,4 +1,6 @@
-"""Password guessing is throttled per e-mail and per client IP (DESIGN.md 4.3, setting `login_rate_limit`).
+"""Password guessing is throttled per client IP (`login_rate_limit`, every attempt) and per account
+(`login_account_rate_limit`, failures from addresses that never signed in to it), so others guessing an
+account's password cannot lock its owner out (DESIGN.md 4.3).
 
 The suite runs with LOGIN_RATE_LIMIT=1000 per minute, so each test lowers the limit on the live settings
 object the limiter reads on every request (as tests/api/test_auth.py does).
@@ -9,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from shared.settings import Settings, get_settings
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, insert_user
 from tests.security.world import build_world
 
 LIMIT = 5
@@ -19,6 +21,7 @@ LOGIN = "/api/v1/auth/login"
 @pytest.fixture
 def limited(monkeypatch):
     monkeypatch.setattr(get_settings(), "login_rate_limit", f"{LIMIT} per minute")
+    monkeypatch.setattr(get_settings(), "login_account_rate_limit", f"{LIMIT} per minute")
 
 
 def attempt(client, email: str, password: str = "wrong-password", ip: str = "10.1.0.1", **headers):
@@ -40,16 +43,21 @@ def test_default_limit_is_ten_per_minute():
 
 def test_guessing_one_account_from_many_ips_is_throttled_per_email(client, app, limited):
     victim = build_world(app).student
+    assert attempt(client, victim.email, PASSWORD, ip="10.2.1.1").status_code == 200  # the owner's address
     codes = [attempt(client, victim.email, ip=f"10.2.0.{i}").status_code for i in range(LIMIT)]
     assert codes == [401] * LIMIT
     assert_throttled(attempt(client, victim.email, ip="10.2.0.200"))
-    # the right password does not get through either while the account is throttled
+    # from an address that never signed in, the right password does not get through either
     assert_throttled(attempt(client, victim.email, PASSWORD, ip="10.2.0.201"))
+    # but the attackers cannot lock the owner out: their usual address still gets in, and keeps doing so
+    for _ in range(2):
+        assert attempt(client, victim.email, PASSWORD, ip="10.2.1.1").status_code == 200
     # case and surrounding spaces do not make a fresh bucket
     assert_throttled(attempt(client, "  " + victim.email.upper() + " ", ip="10.2.0.202"))
     # another account from a fresh address is unaffected
-    other = build_world(app).student
-    assert attempt(client, other.email, PASSWORD, ip="10.2.0.203").status_code == 200
+    other = "another-student@example.com"
+    insert_user("Another", other, "student")
+    assert attempt(client, other, PASSWORD, ip="10.2.0.203").status_code == 200
 
 
 def test_guessing_many_accounts_from_one_ip_is_throttled_per_ip(client, limited):
@@ -74,8 +82,12 @@ def test_forwarded_headers_do_not_reset_the_ip_bucket(client, limited):
 
 
 def test_successful_logins_count_too(client, app, limited):
-    """The limit is on attempts, so a stolen password cannot be confirmed at will either."""
+    """The per-address limit is on attempts, so a stolen password cannot be confirmed at will either."""
     student = build_world(app).student
-    for i in range(LIMIT):
-        assert attempt(client, student.email, PASSWORD, ip=f"10.5.0.{i}").status_code == 200
-    assert_throttled(attempt(client, student.email, PASSWORD, ip="10.5.0.99"))
+    for _ in range(LIMIT):
+        assert attempt(client, student.email, PASSWORD, ip="10.5.0.1").status_code == 200
+    assert_throttled(attempt(client, student.email, PASSWORD, ip="10.5.0.1"))
+
+
+def test_default_account_limit():
+    assert Settings.model_fields["login_account_rate_limit"].default == "5 per minute"
