@@ -78,6 +78,9 @@ class BenchStack:
             "REDIS_URL": self.redis.url,
             "JWT_SECRET_KEY": "bench-secret-" + "x" * 40,
             "LOGIN_RATE_LIMIT": "100000 per minute",
+            "LOGIN_ACCOUNT_RATE_LIMIT": "100000 per minute",
+            # one bench teacher on the shared host creates hundreds of halakat: no per-teacher budget
+            "SHARED_HOST_TEACHER_DAILY_WRITES": "1000000",
             "ZOOM_ACCOUNT_ID": self.sandbox.account_id,
             "ZOOM_CLIENT_ID": self.sandbox.client_id,
             "ZOOM_CLIENT_SECRET": self.sandbox.client_secret,

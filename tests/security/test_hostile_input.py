@@ -396,6 +396,7 @@ ID_ROUTES = [
     ("POST", "/api/v1/halaka/{}/enroll"),
     ("DELETE", "/api/v1/halaka/{}/enroll"),
     ("POST", "/api/v1/halaka/{}/zoom/retry"),
+    ("POST", "/api/v1/halaka/{}/start"),
     ("PATCH", "/api/v1/users/{}"),
 ]
 

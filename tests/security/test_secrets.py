@@ -94,6 +94,7 @@ def _student_actions(world: World) -> list[tuple[str, str, dict]]:
         ("PATCH", f"/api/v1/halaka/{world.own}", {"json": {"title": "mine now"}}),
         ("DELETE", f"/api/v1/halaka/{world.own}", {}),
         ("POST", f"/api/v1/halaka/{world.own}/zoom/retry", {}),
+        ("POST", f"/api/v1/halaka/{world.own}/start", {}),
         (
             "POST",
             "/api/v1/halaka/",
