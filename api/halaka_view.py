@@ -68,7 +68,7 @@ def halaka_out(halaka: Halaka, viewer: Viewer, enrolled: bool, *, with_start_lin
         enrolled=enrolled,
         created_at=halaka.created_at,
         updated_at=halaka.updated_at,
+        # zoomError may name the host's Zoom e-mail: only for the halaka's teacher and admins
+        **({"zoom_error": halaka.zoom_error} if visibility.error else {}),
     )
-    if visibility.error:
-        out.zoom_error = halaka.zoom_error
     return out.model_dump(by_alias=True, mode="json", exclude_none=False, exclude_unset=True)
