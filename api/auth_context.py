@@ -160,12 +160,13 @@ def auth_required(*roles: Role) -> Callable:
 
 def token_required(view: Callable) -> Callable:
     """Every token check of `auth_required` (signature, `alg`, expiry, access type, revocation), but the
-    user row is left to the view, which reads it in the same statement as whatever else it needs and
-    passes what it read to `check_caller`: one database round trip instead of two.
+    user row and the revocation are left to the view, which reads them in the same statement as whatever
+    else it needs (`login_revoked_clause`) and passes what it read to `check_caller`: one database round
+    trip, no Redis.
 
     The common case (one well-formed `Authorization: Bearer <jwt>` that verifies) is checked with one
-    PyJWT decode using flask-jwt-extended's own settings (remembered per token until it expires; the
-    revocation is checked by the view's own query, `check_caller`); anything else goes through
+    PyJWT decode using flask-jwt-extended's own settings (remembered per token until it expires);
+    anything else goes through
     flask-jwt-extended's full `verify_jwt_in_request`, so every failure answers exactly as elsewhere.
     `me()` raises under this decorator, so a view cannot silently run without its user check.
     """
