@@ -211,7 +211,7 @@ def _charge_zoom_writes(teacher: User, schedule: Schedule) -> None:
         )
 
 
-@bp.post("/", responses=responses({201: HalakaCreatedEnvelope}, 401, 403, 409))
+@bp.post("/", responses=responses({201: HalakaCreatedEnvelope}, 401, 403, 409, 429))
 @auth_required(Role.teacher, Role.admin)
 @validated
 def create_halaka(body: HalakaCreate, header: PreferHeader):
@@ -299,7 +299,7 @@ def get_halaka(path: IdPath):
     return _no_store(ok("Halaka fetched successfully", out))
 
 
-@bp.patch("/<int:id>", responses=responses({200: HalakaEnvelope}, 401, 403, 404, 409))
+@bp.patch("/<int:id>", responses=responses({200: HalakaEnvelope}, 401, 403, 404, 409, 429))
 @auth_required(Role.teacher, Role.admin)
 @validated
 def update_halaka(path: IdPath, body: HalakaPatch):
