@@ -4,17 +4,17 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test bench chaos admin lint format install install-dev zoom-specs ops-check
+.PHONY: run test bench chaos admin lint typecheck format install install-dev zoom-specs ops-check
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: requirements.txt $(VENV)/bin/python
-	$(PY) -m pip install --quiet -r requirements.txt
+$(VENV)/.installed: requirements.txt requirements-local.txt $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-local.txt
 	touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
@@ -43,6 +43,10 @@ zoom-specs: ## download Zoom's OpenAPI specs into var/zoom-specs/ (for a clone w
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+typecheck: install-dev ## mypy over the modules listed in pyproject.toml
+	$(VENV)/bin/mypy
 
 format: install-dev
 	$(VENV)/bin/ruff format .

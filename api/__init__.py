@@ -52,7 +52,6 @@ def create_app(settings: Settings | None = None) -> OpenAPI:
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         RATELIMIT_STORAGE_URI=settings.redis_url,
         RATELIMIT_KEY_PREFIX="halaka-limiter",
-        JSON_SORT_KEYS=False,
     )
     if settings.trusted_proxy_hops:
         # client addresses (rate limits) from X-Forwarded-For, only as many hops as the operator trusts

@@ -98,6 +98,7 @@ def run_load(
 ) -> LoadResult:
     """Hammer one URL with `concurrency` keep-alive connections for `seconds` (after a warm-up)."""
     parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
     request = _request_bytes(method, url, body, headers or {})
 
     async def main() -> LoadResult:
@@ -105,18 +106,12 @@ def run_load(
             scratch = LoadResult(0, 0, 0.0, [], {})
             end = time.perf_counter() + warmup
             await asyncio.gather(
-                *(
-                    _client(parts.hostname, parts.port, request, end, scratch, None)
-                    for _ in range(concurrency)
-                )
+                *(_client(host, port, request, end, scratch, None) for _ in range(concurrency))
             )
         result = LoadResult(0, 0, 0.0, [], {})
         start = time.perf_counter()
         await asyncio.gather(
-            *(
-                _client(parts.hostname, parts.port, request, start + seconds, result, max_requests)
-                for _ in range(concurrency)
-            )
+            *(_client(host, port, request, start + seconds, result, max_requests) for _ in range(concurrency))
         )
         result.seconds = time.perf_counter() - start
         return result

@@ -11,6 +11,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import psutil
 import requests
@@ -135,7 +136,7 @@ def provisioning_rate(n: int, rate: int, progress) -> list[dict]:
 
 def create_latency(progress, seconds: float = 8.0) -> list[dict]:
     """50 clients creating halakat while 2 workers provision them, with Zoom answering in 50 ms vs 2 s."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     with BenchStack(extra_env=FAST_RETRY) as stack:
         _api, url = stack.api()
         stack.make_user("teacher", "bench-teacher@example.com")

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ from typing import Any
 import requests
 
 from stack.embedded import Service, free_port, start_postgres, start_redis, wait_for_port
-from stack.process import ROOT, RoleProcess
+from stack.process import ROOT, RoleProcess, run_once
 from zoomsim.control import SandboxControl
 
 PASSWORD = "bench-password-123"
@@ -48,9 +46,21 @@ class BenchStack:
         self.roles: list[RoleProcess] = []
         self.redis_persist = redis_persist
         self.extra_env = extra_env or {}
-        self.sandbox: SandboxControl | None = None
+        self._sandbox: SandboxControl | None = None
         self.env: dict[str, str] = {}
-        self.redis: Service | None = None
+        self._redis: Service | None = None
+
+    @property
+    def sandbox(self) -> SandboxControl:
+        if self._sandbox is None:
+            raise RuntimeError("the stack is not started")
+        return self._sandbox
+
+    @property
+    def redis(self) -> Service:
+        if self._redis is None:
+            raise RuntimeError("the stack is not started")
+        return self._redis
 
     def __enter__(self) -> BenchStack:
         try:
@@ -66,9 +76,9 @@ class BenchStack:
     def start(self) -> None:
         pg = start_postgres(self.dir / "postgres", free_port(), database="halaka_bench")
         self.services.append(pg)
-        self.redis = start_redis(self.dir / "redis", free_port(), persist=self.redis_persist)
+        self._redis = start_redis(self.dir / "redis", free_port(), persist=self.redis_persist)
         self.services.append(self.redis)
-        self.sandbox = SandboxControl.launch(quiet=True, log_path=self.dir / "sandbox.log")
+        self._sandbox = SandboxControl.launch(quiet=True, log_path=self.dir / "sandbox.log")
         self.env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
@@ -92,18 +102,17 @@ class BenchStack:
             "BEAT_SCHEDULE_FILE": str(self.dir / "beat-schedule"),
             **self.extra_env,
         }
-        subprocess.run([sys.executable, "-m", "stack.entry", "migrate"], env=self.env, cwd=ROOT, check=True)
+        run_once("migrate", self.env)
 
     def restart_redis(self, down_seconds: float = 2.0) -> None:
         """Stop Redis (broker, token cache, rate budget) and start it again on the same port and data."""
         import time
 
-        assert self.redis is not None
         port = int(self.redis.url.rsplit(":", 1)[1].split("/")[0])
         index = self.services.index(self.redis)
         self.redis.stop()
         time.sleep(down_seconds)
-        self.redis = start_redis(self.dir / "redis", port, persist=self.redis_persist)
+        self._redis = start_redis(self.dir / "redis", port, persist=self.redis_persist)
         self.services[index] = self.redis
 
     def flush_redis(self) -> None:
@@ -118,8 +127,8 @@ class BenchStack:
         self.roles.append(process)
         return process
 
-    def api(self, port: int | None = None, **env: str) -> tuple[RoleProcess, str]:
-        port = port or free_port()
+    def api(self, **env: str) -> tuple[RoleProcess, str]:
+        port = free_port()
         process = self.role("api", API_PORT=str(port), **env)
         wait_for_port(port, timeout=60, proc=process.proc)
         return process, f"http://127.0.0.1:{port}"
@@ -150,6 +159,8 @@ class BenchStack:
                 "ON CONFLICT (email) DO UPDATE SET role = EXCLUDED.role RETURNING id",
                 (email.split("@")[0], email, PasswordHasher().hash(PASSWORD), role),
             ).fetchone()
+        if row is None:
+            raise RuntimeError("INSERT … RETURNING returned no row")
         return row[0]
 
     def login(self, base_url: str, email: str) -> str:
@@ -169,8 +180,8 @@ class BenchStack:
     def close(self) -> None:
         for process in reversed(self.roles):
             process.stop(timeout=10)
-        if self.sandbox is not None and self.sandbox.process is not None:
-            self.sandbox.process.stop()
+        if self._sandbox is not None and self._sandbox.process is not None:
+            self._sandbox.process.stop()
         for service in reversed(self.services):
             service.stop()
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -7,7 +7,6 @@ from celery import Celery
 from shared.settings import Settings
 
 ZOOM_QUEUE = "zoom"
-PROVISION_TASK = "halaka.provision"
 SYNC_TASK = "halaka.sync"
 DELETE_TASK = "halaka.delete"
 RECONCILE_TASK = "halaka.reconcile"

@@ -10,14 +10,13 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from stack.embedded import Service, start_postgres, start_redis, wait_for_port
 from stack.entry import DEFAULT_METRICS_PORTS, ROOT
-from stack.process import RoleProcess
+from stack.process import RoleProcess, run_once
 
 VAR = ROOT / "var"
 ZOOM_CREDENTIALS = (
@@ -116,7 +115,7 @@ def main() -> int:
     try:
         _embedded(env, services)
         _write_stack_env(env)
-        subprocess.run([sys.executable, "-m", "stack.entry", "migrate"], env=env, cwd=ROOT, check=True)
+        run_once("migrate", env)
         sandbox = sandbox_env(env)
         if sandbox:
             roles.append(RoleProcess("sandbox", env).start())

@@ -16,6 +16,16 @@ from pathlib import Path
 from stack.entry import ROOT
 
 
+def role_argv(role: str) -> list[str]:
+    """How every supervisor starts a role: the entry point docker-compose runs too."""
+    return [sys.executable, "-m", "stack.entry", role]
+
+
+def run_once(role: str, env: dict[str, str]) -> None:
+    """Run a one-shot role (migrate) to completion; a non-zero exit raises CalledProcessError."""
+    subprocess.run(role_argv(role), env=env, cwd=ROOT, check=True)
+
+
 class RoleProcess:
     def __init__(self, role: str, env: dict[str, str], log_path: Path | None = None) -> None:
         self.role, self.env, self.log_path = role, env, log_path
@@ -32,7 +42,7 @@ class RoleProcess:
     def start(self) -> RoleProcess:
         output = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115 - owned by the child
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "stack.entry", self.role],
+            role_argv(self.role),
             env=self.env,
             cwd=ROOT,
             stdout=output,

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import inspect
+import importlib.util
+import os
+import subprocess
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 import yaml
 
 from stack import dev, process
@@ -33,15 +38,34 @@ def test_compose_services_use_the_entry_point():
     assert compose["services"]["sandbox"]["profiles"] == ["sandbox"]
 
 
-def test_make_run_spawns_roles_through_the_entry_point():
-    assert "RoleProcess(role, env)" in inspect.getsource(dev)
-    assert '"-m", "stack.entry", "migrate"' in inspect.getsource(dev)
-    assert '"-m", "stack.entry", self.role' in inspect.getsource(process)
+def test_make_run_spawns_roles_through_the_entry_point(monkeypatch, tmp_path):
+    """`make run`'s supervisor migrates and starts each role by name through stack.entry (no other path
+    exists: it only hands role names to `run_once` and `RoleProcess`)."""
+    started: list[str] = []
 
+    class Recorder:
+        def __init__(self, role: str, env: dict[str, str]) -> None:
+            self.role, self.proc = role, SimpleNamespace(returncode=0)
 
-def test_every_role_has_a_command():
-    for role in ROLES:
-        assert command(role)[0]
+        def start(self):
+            started.append(self.role)
+            return self
+
+        running = False
+
+        def stop(self) -> None:
+            pass
+
+    monkeypatch.setattr(dev, "VAR", tmp_path)
+    monkeypatch.setattr(dev, "_embedded", lambda env, services: None)
+    monkeypatch.setattr(dev, "wait_for_port", lambda *a, **k: None)
+    monkeypatch.setattr(dev, "RoleProcess", Recorder)
+    monkeypatch.setattr(dev, "run_once", lambda role, env: started.append(f"once:{role}"))
+    monkeypatch.setenv("DATABASE_URL", "postgresql://unused/x")
+    monkeypatch.setenv("REDIS_URL", "redis://unused/0")
+    assert dev.main() == 1  # the recorded roles never run, so the supervisor stops at once
+    assert started[0] == "once:migrate"
+    assert {"api", "worker", "beat", "flower", "sandbox"} <= set(started[1:]) <= set(ROLES)
 
 
 def test_ops_profile_scrapes_every_role_and_provisions_grafana():
@@ -71,3 +95,29 @@ def test_ops_profile_scrapes_every_role_and_provisions_grafana():
         "halaka-beat": ("beat", DEFAULT_METRICS_PORTS["beat"]),
     }
     assert config["scrape_configs"][0]["authorization"]["credentials_file"] == "/run/secrets/metrics_token"
+
+
+def test_role_process_runs_the_entry_point(tmp_path):
+    """A real child: the entry point answers an unknown role, so this is what RoleProcess ran."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = process.RoleProcess("no-such-role", env, tmp_path / "child.log").start()
+    assert child.proc is not None
+    assert child.proc.wait(timeout=30) != 0
+    assert "unknown role 'no-such-role'" in child.log_tail()
+    with pytest.raises(subprocess.CalledProcessError):
+        process.run_once("no-such-role", env)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_runs_an_installed_module(role):
+    argv = command(role)
+    assert argv[:2] == [sys.executable, "-m"]
+    assert importlib.util.find_spec(argv[2]) is not None, argv
+    if argv[2] == "celery":
+        assert argv[3:5] == ["-A", "workers.celery_app"]
+        assert importlib.util.find_spec("workers.celery_app") is not None
+
+
+def test_an_unknown_role_is_refused():
+    with pytest.raises(SystemExit, match="unknown role"):
+        command("no-such-role")

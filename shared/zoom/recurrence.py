@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any, Final, Literal, get_args
+from typing import Any, Final, Literal, TypeGuard, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 Frequency = Literal["daily", "weekly", "biweekly", "monthly"]
@@ -142,7 +142,7 @@ def _zone(name: object) -> ZoneInfo:
         raise ScheduleError("schedule.timezone", f"unknown time zone {name!r}") from exc
 
 
-def is_int(value: object) -> bool:
+def is_int(value: object) -> TypeGuard[int]:
     """A true integer (JSON's `true` arrives as a bool, which Python counts as an int)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
