@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
@@ -35,17 +35,21 @@ def _zero_or_one(value: object) -> object:
     return value
 
 
+def _string_or_number(schema: dict[str, Any]) -> None:
+    """Both forms the server accepts (the field's own `type: string` would refuse the JSON number)."""
+    schema.pop("type", None)
+    schema["anyOf"] = [
+        {"type": "string", "pattern": MEETING_NUMBER_PATTERN},
+        {"type": "integer", "minimum": 100_000_000, "maximum": 99_999_999_999_999_999_999},
+    ]
+
+
 class SignatureBody(ApiModel):
     required_message = "meetingNumber and role are required"
 
     meeting_number: str = Field(
         description="Zoom meeting number: 9 to 20 digits, as a string or a JSON number",
-        json_schema_extra={
-            "anyOf": [
-                {"type": "string", "pattern": MEETING_NUMBER_PATTERN},
-                {"type": "integer", "minimum": 100_000_000, "maximum": 99_999_999_999_999_999_999},
-            ]
-        },
+        json_schema_extra=_string_or_number,
     )
     role: Literal[0, 1] = Field(description="0 attendee, 1 host")
     expiration_seconds: int = Field(
