@@ -3,7 +3,6 @@ autocommit connections for single reads on the hottest path (the signature check
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -14,6 +13,7 @@ import psycopg
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.forks import after_fork_in_child
 from shared.settings import get_settings
 
 
@@ -50,8 +50,10 @@ def session_scope() -> Iterator[Session]:
         session.close()
 
 
-def dispose_engine() -> None:
-    """Drop pooled connections inherited across fork (Celery prefork children, gunicorn workers)."""
+@after_fork_in_child
+def _forget_inherited_pool() -> None:
+    """A forked child starts with an empty pool; the parent's connections stay open for the parent
+    (SQLAlchemy's `dispose(close=False)`, its documented way across `fork`)."""
     if get_engine.cache_info().currsize:
         get_engine().dispose(close=False)
 
@@ -61,15 +63,20 @@ class ReadConnections:
 
     The ORM session costs a pool checkout with a ping, a BEGIN and a ROLLBACK around each query; a
     single SELECT needs none of them. Idle connections are kept (LIFO, at most `MAX_IDLE`) per process
-    (a forked child starts empty). Instead of pinging, a statement that fails on a broken connection is
-    retried once on a new one: it only reads, so that is always safe.
+    (a forked child starts empty: `shared.forks`). Instead of pinging, a statement that fails on a
+    broken connection is retried once on a new one: it only reads, so that is always safe.
     """
 
     MAX_IDLE = 32
 
     def __init__(self) -> None:
-        self._pid = 0
         self._idle: deque[psycopg.Connection] = deque()
+        after_fork_in_child(self._forget)
+
+    def _forget(self) -> None:
+        """In a forked child: the parent's connections are the parent's (dropping them here does not
+        close them: psycopg only closes a connection in the process that opened it)."""
+        self._idle = deque()
 
     def _connect(self) -> psycopg.Connection:
         engine = get_engine()
@@ -77,10 +84,6 @@ class ReadConnections:
         return psycopg.connect(*args, **kwargs, autocommit=True)
 
     def fetch_one(self, sql: str, params: Mapping[str, Any]) -> tuple | None:
-        if self._pid != os.getpid():
-            # a forked child starts empty; dropping the parent's connections here does not close
-            # them (psycopg only closes a connection in the process that opened it)
-            self._idle, self._pid = deque(), os.getpid()
         connection = self._take()
         try:
             return self._fetch_one(sql, params, connection)

@@ -1,4 +1,4 @@
-"""One Redis connection pool per process (re-created after fork by `reset_redis`)."""
+"""One Redis connection pool per process (a forked child builds its own: `shared.forks`)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from functools import lru_cache
 
 import redis
 
+from shared.forks import after_fork_in_child
 from shared.settings import get_settings
 
 
@@ -16,5 +17,4 @@ def get_redis() -> redis.Redis:
     )
 
 
-def reset_redis() -> None:
-    get_redis.cache_clear()
+after_fork_in_child(get_redis.cache_clear)

@@ -27,14 +27,6 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 logconfig_dict = server_log_config(loglevel, ("gunicorn.error", "gunicorn.access"))
 
 
-def post_fork(server, worker):
-    from shared.db import dispose_engine
-    from shared.redis_client import reset_redis
-
-    dispose_engine()
-    reset_redis()
-
-
 def child_exit(server, worker):
     """A dead worker's live gauges leave the multiprocess files (its counters stay in the sums)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -1,8 +1,8 @@
 """The Celery app of the workers and beat (`celery -A workers.celery_app …`).
 
-Wiring after Apache Superset's `superset/tasks/celery_app.py`: each forked worker process drops the
-database pool and the Redis client it inherited (the Zoom client and its HTTP session notice the new
-pid and rebuild themselves), and every task closes its session when done.
+Wiring after Apache Superset's `superset/tasks/celery_app.py`: a forked worker process drops the database
+pool, the Redis client and the Zoom client it inherited through the one registry in `shared/forks.py`
+(`os.register_at_fork`, so no Celery signal is needed), and every task closes its session when done.
 
 Logging: the project's JSON handler on the root logger (`setup_logging` has a receiver, so Celery
 configures no handler of its own, and `worker_hijack_root_logger` is off); each task's lines carry its
@@ -23,14 +23,11 @@ from celery.signals import (
     task_postrun,
     task_prerun,
     worker_init,
-    worker_process_init,
 )
 
 from shared.celery_config import configure
-from shared.db import dispose_engine
 from shared.logging import configure_logging, halaka_id_var, task_id_var, write_signal_safe
 from shared.metrics import BEAT_SENT, record_task, start_metrics_server
-from shared.redis_client import reset_redis
 from shared.settings import get_settings
 
 settings = get_settings()
@@ -64,12 +61,6 @@ def _beat_metrics(**_kwargs: object) -> None:
 
 def _count_sent(sender: str | None = None, **_kwargs: object) -> None:
     BEAT_SENT.labels(sender or "?").inc()
-
-
-@worker_process_init.connect
-def _reset_inherited_connections(**_kwargs: object) -> None:
-    dispose_engine()
-    reset_redis()
 
 
 @task_prerun.connect

@@ -12,16 +12,17 @@ never tokens, headers, ZAKs, start URLs or request bodies.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
 import redis
 import requests
 
+from shared.forks import after_fork_in_child
 from shared.metrics import record_budget_wait, record_rate_limited, record_zoom_response
 from shared.redis_client import get_redis
 from shared.settings import Settings, get_settings
@@ -234,14 +235,10 @@ def _log_failure(call: _Call, error: ZoomError) -> None:
     )
 
 
-_client: tuple[int, ZoomClient] | None = None
-
-
+@lru_cache(maxsize=1)
 def get_zoom_client() -> ZoomClient:
-    """This process's client (rebuilt in a forked child), from the environment's settings."""
-    global _client
-    current = _client
-    if current is None or current[0] != os.getpid():
-        current = (os.getpid(), ZoomClient(get_settings(), get_redis()))
-        _client = current
-    return current[1]
+    """This process's client (a forked child builds its own: `shared.forks`), from the environment."""
+    return ZoomClient(get_settings(), get_redis())
+
+
+after_fork_in_child(get_zoom_client.cache_clear)
