@@ -62,8 +62,11 @@ def stack_env(zoom_sandbox_server: SandboxControl) -> dict[str, str]:
 
 
 @pytest.fixture
-def zoom_configured(zoom_sandbox: SandboxControl, monkeypatch: pytest.MonkeyPatch) -> SandboxControl:
-    """This process's settings (the API under test) point at the sandbox, with the fast timings."""
+def zoom_configured(
+    zoom_sandbox: SandboxControl, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SandboxControl]:
+    """This process's settings (the API under test) point at the sandbox, with the fast timings; the
+    process's Zoom client is rebuilt from them, and forgotten again afterwards."""
     import shared.zoom.client as client_module
     from shared.settings import get_settings
 
@@ -78,8 +81,9 @@ def zoom_configured(zoom_sandbox: SandboxControl, monkeypatch: pytest.MonkeyPatc
         elif isinstance(current, int):
             value = int(value)
         monkeypatch.setattr(settings, field, value)
-    monkeypatch.setattr(client_module, "_client", None)
-    return zoom_sandbox
+    client_module.get_zoom_client.cache_clear()
+    yield zoom_sandbox
+    client_module.get_zoom_client.cache_clear()
 
 
 @pytest.fixture(scope="session")

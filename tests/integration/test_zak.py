@@ -181,7 +181,7 @@ def test_zoom_5xx_is_500_failed_to_fetch(client, make_user, zoom_configured, cap
 def test_zoom_timeout_is_500_failed_to_fetch_quickly(client, make_user, zoom_configured, monkeypatch):
     admin = make_user("admin")
     monkeypatch.setattr(get_settings(), "zoom_timeout_read", 0.5)
-    monkeypatch.setattr(zoom_client_module, "_client", None)
+    zoom_client_module.get_zoom_client.cache_clear()
     assert zak(client, admin, TEACHER_ZOOM).status_code == 200  # token fetched, connection warm
     zoom_configured.fault(kind="hang", seconds=3, match="zak")
     started = time.monotonic()
@@ -210,7 +210,7 @@ def test_missing_credentials_500_naming_the_setting(
     secret = zoom_configured.client_secret
     for name in unset:
         monkeypatch.setattr(get_settings(), name, None)
-    monkeypatch.setattr(zoom_client_module, "_client", None)
+    zoom_client_module.get_zoom_client.cache_clear()
     r = zak(client, admin, TEACHER_ZOOM)
     assert r.status_code == 500
     assert r.json["status"] == "error"
