@@ -65,6 +65,8 @@ class SignatureBody(ApiModel):
     @field_validator("meeting_number", mode="before")
     @classmethod
     def _meeting_number(cls, value: object) -> object:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON does not tell 6117091235.0 from 6117091235 (nor does the schema)
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         if isinstance(value, str):
