@@ -41,7 +41,10 @@ def _backend() -> int:
 def test_a_forked_child_builds_its_own_clients(database_url, redis_url):
     redis, session, zoom = get_redis(), process_session(), get_zoom_client()
     redis.ping()
-    parent_backend = _backend()
+    _backend()
+    assert get_engine().pool.checkedin() >= 1, "the parent has a pooled connection to inherit"
+    held = get_engine().connect()  # kept across the fork: it must still work afterwards
+    parent_backend = held.execute(text(BACKEND)).scalar_one()
     (parent_read,) = read_connections.fetch_one(BACKEND, {})
 
     def report() -> dict:
@@ -61,7 +64,8 @@ def test_a_forked_child_builds_its_own_clients(database_url, redis_url):
     assert not child["same_redis"] and not child["same_session"] and not child["same_zoom_client"]
     assert child["redis_works"]
     assert child["backend"] != parent_backend and child["read_backend"] != parent_read
-    assert _backend() == parent_backend, "the parent's pooled connection still works"
+    assert held.execute(text(BACKEND)).scalar_one() == parent_backend, "the parent's connection works"
+    held.close()
     assert read_connections.fetch_one(BACKEND, {}) == (parent_read,)
     assert get_redis() is redis and process_session() is session and get_zoom_client() is zoom
 
