@@ -19,6 +19,7 @@ from zoomsim.meetings import (
     delete_occurrence,
     list_item,
     new_meeting,
+    start_url,
     utc_now,
 )
 from zoomsim.ratelimit import http_date, next_utc_midnight
@@ -120,15 +121,18 @@ def create_meeting(user_id: str) -> Response:
             if not user.can_host:
                 raise may_not_host()
             fields = parse_meeting_body(_body(), creating=True)
-            meeting = new_meeting(fields, user, st.new_meeting_id(), utc_now())
+            meeting = new_meeting(fields, user, st.new_meeting_id(), utc_now(), st.issue_start_token())
             st.meetings[meeting.id] = meeting
         return json_ok(meeting.public(), 201)
 
 
 @bp.get("/v2/meetings/<meeting_id>")
 def get_meeting(meeting_id: str) -> Response:
-    with state().lock:
-        return json_ok(_meeting(meeting_id).public())
+    st = state()
+    with st.lock:
+        meeting = _meeting(meeting_id)
+        meeting.data["start_url"] = start_url(meeting.id, st.issue_start_token())  # a fresh link each time
+        return json_ok(meeting.public())
 
 
 @bp.patch("/v2/meetings/<meeting_id>")

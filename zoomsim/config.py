@@ -22,6 +22,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "hang_seconds": 30.0,
     "outage": False,
     "token_ttl": 3600,
+    "start_url_ttl": 7200,
     "seed": None,
 }
 
@@ -83,7 +84,7 @@ def _checked(key: str, value: Any, current: Any) -> Any:
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             raise ValueError("seed must be an integer or null")
         return value
-    if key in ("daily_limit", "token_ttl"):
+    if key in ("daily_limit", "token_ttl", "start_url_ttl"):
         if (
             isinstance(value, bool)
             or not isinstance(value, int)

@@ -248,6 +248,10 @@ class SandboxControl:
     def stats(self) -> dict[str, Any]:
         return self._call("GET", "/stats")
 
+    def start_url_status(self, url: str) -> dict[str, Any]:
+        """``{"valid", "expires_in"}`` of a start link the sandbox issued."""
+        return self._call("GET", "/start-url", params={"url": url})
+
     def meetings(self) -> list[dict[str, Any]]:
         return self._call("GET", "/meetings")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, Response, jsonify, request
 
@@ -131,6 +132,14 @@ def clear_requests() -> Response:
     with state().lock:
         state().log.clear()
     return Response(status=204)
+
+
+@bp.get("/start-url")
+def check_start_url() -> Response:
+    """``?url=<start_url>`` → ``{"valid", "expires_in"}``: what Zoom would do with that start link."""
+    query = parse_qs(urlsplit(request.args.get("url", "")).query)
+    left = state().start_token_expires_in((query.get("zak") or [""])[0])
+    return jsonify({"valid": left > 0, "expires_in": round(left)})
 
 
 @bp.get("/stats")

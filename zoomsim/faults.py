@@ -2,7 +2,8 @@
 
 Kinds: ``429`` (answer 429), ``error`` (answer 500/502/503), ``commit_then_fail`` (do the work,
 then answer 500 or drop the connection), ``hold`` (wait, then do the work normally), ``hang``
-(wait, then drop the connection; nothing done). ``match`` ``any`` matches every ``/v2`` request
+(wait, then drop the connection; nothing done), ``malformed`` (a 2xx whose body is ``{}``: valid
+against the spec, useless to a client; nothing done). ``match`` ``any`` matches every ``/v2`` request
 but not the token endpoint, which only ``token`` matches.
 """
 
@@ -12,7 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 OPERATIONS = ("create", "update", "delete", "get", "list", "zak", "token", "any")
-KINDS = ("429", "error", "commit_then_fail", "hold", "hang")
+KINDS = ("429", "error", "commit_then_fail", "hold", "hang", "malformed")
 _DEFAULT_MATCH = {"commit_then_fail": "create", "hold": "create"}
 _RETRY_AFTER_FORMS = ("seconds", "http-date", "none")
 

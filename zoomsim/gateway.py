@@ -95,6 +95,8 @@ def _apply_fault(fault: Fault) -> Response | None:
     if fault.kind == "hold":
         time.sleep(fault.seconds)
         return None
+    if fault.kind == "malformed":
+        return json_ok({}, 201 if g.operation == "create" else 200)
     g.fault = f"commit_then_fail:{fault.mode}"
     g.commit_then_fail = fault.mode
     return None

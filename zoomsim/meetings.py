@@ -45,6 +45,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "continuous_meeting_chat": {"enable": False},
 }
 _PASSWORD_ALPHABET = string.ascii_letters + string.digits
+#: ``GET /users/{userId}/meetings`` truncates each meeting's agenda to this many characters.
+LISTED_AGENDA_LENGTH = 250
 
 
 @dataclass
@@ -102,7 +104,14 @@ def generate_password() -> str:
     return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(8))
 
 
-def new_meeting(fields: dict[str, Any], user: User, meeting_id: int, now: datetime) -> StoredMeeting:
+def start_url(meeting_id: int, token: str) -> str:
+    """The host's start link; its ``zak`` token expires (see ``SandboxState.issue_start_token``)."""
+    return f"{JOIN_BASE}/s/{meeting_id}?zak={token}"
+
+
+def new_meeting(
+    fields: dict[str, Any], user: User, meeting_id: int, now: datetime, start_token: str
+) -> StoredMeeting:
     """Build the meeting a valid create body describes (``fields`` from ``parse_meeting_body``)."""
     mtype = fields["type"]
     if "password" in fields:
@@ -121,7 +130,7 @@ def new_meeting(fields: dict[str, Any], user: User, meeting_id: int, now: dateti
         "timezone": fields.get("timezone", user.timezone),
         "agenda": fields.get("agenda", ""),
         "created_at": format_utc(now),
-        "start_url": f"{JOIN_BASE}/s/{meeting_id}?zak={secrets.token_urlsafe(32)}",
+        "start_url": start_url(meeting_id, start_token),
         **_password_fields(password, meeting_id),
         "settings": _merge(DEFAULT_SETTINGS, fields.get("settings", {})),
         "pre_schedule": fields.get("pre_schedule", False),
@@ -227,6 +236,8 @@ def list_item(meeting: StoredMeeting) -> dict[str, Any]:
     data = meeting.data
     keys = ("uuid", "id", "host_id", "topic", "type", "start_time", "duration", "timezone", "agenda")
     item = {key: data[key] for key in keys if key in data}
+    if "agenda" in item:
+        item["agenda"] = item["agenda"][:LISTED_AGENDA_LENGTH]  # Zoom's spec: truncated when listed
     item["created_at"] = data["created_at"]
     item["join_url"] = data["join_url"]
     return item

@@ -34,6 +34,7 @@ class SandboxState:
                 self.add_user(User(id=user_id_for(email), email=email))
             self.meetings: dict[int, StoredMeeting] = {}
             self.tokens: dict[str, float] = {}
+            self.start_tokens: dict[str, float] = {}
             self.page_tokens: dict[str, tuple[str, int]] = {}
             self.faults = FaultQueue()
             self.limiter = PerSecondLimiter()
@@ -92,6 +93,20 @@ class SandboxState:
         with self.lock:
             expiry = self.tokens.get(token)
             return expiry is not None and expiry > time.time()
+
+    def issue_start_token(self) -> str:
+        """A ``zak`` for a start link, valid ``start_url_ttl`` seconds (Zoom: two hours)."""
+        token = secrets.token_urlsafe(32)
+        with self.lock:
+            now = time.time()
+            self.start_tokens = {t: e for t, e in self.start_tokens.items() if e > now}
+            self.start_tokens[token] = now + self.config["start_url_ttl"]
+        return token
+
+    def start_token_expires_in(self, token: str) -> float:
+        """Seconds left on a start link's token; 0 when expired or unknown."""
+        with self.lock:
+            return max(0.0, self.start_tokens.get(token, 0.0) - time.time())
 
     def revoke_tokens(self) -> int:
         with self.lock:

@@ -5,8 +5,9 @@ in Zoom's published OpenAPI spec (``reference/zoom/meetings-openapi.json``): a r
 fixed time (``type: 8``), ``start_time`` local (``yyyy-MM-ddTHH:mm:ss``) with ``timezone``, and a
 ``recurrence`` that ends after ``end_times`` occurrences (see :mod:`shared.zoom.recurrence`).
 
-The meeting's ``agenda`` carries the halaka's provisioning key on its last line
-(``[halaka-key:<key>]``) so that a repeated create can find and adopt a meeting made before a crash.
+The meeting's ``agenda`` carries the halaka's provisioning key on its first line
+(``[halaka-key:<key>]``, inside the 250 characters Zoom's listing keeps) so that a repeated create can
+find and adopt a meeting made before a crash.
 """
 
 from __future__ import annotations
@@ -93,47 +94,49 @@ def _check_timezone(timezone: str) -> None:
         raise ValueError("timezone must be an IANA time zone name")
 
 
-def agenda_with_key(description: str, key: str) -> str:
-    """The meeting agenda: ``description`` then a last line ``[halaka-key:<key>]``, ≤ 2000 characters.
+#: Zoom truncates a listed meeting's ``agenda`` to this many characters (``GET /users/{userId}/meetings``).
+LISTED_AGENDA_LENGTH: Final[int] = 250
 
-    Only the description is shortened (ending with ``…``) when the whole would be too long: the key
-    line is always there, intact. ``key`` is 1..100 characters of letters, digits and ``._:-``.
+
+def agenda_with_key(description: str, key: str) -> str:
+    """The meeting agenda: a first line ``[halaka-key:<key>]``, then ``description``, ≤ 2000 characters.
+
+    The key comes first so that it survives Zoom's listing, which truncates agendas to 250 characters
+    (the line is at most 113 characters). Only the description is shortened (ending with ``…``) when
+    the whole would be too long. ``key`` is 1..100 characters of letters, digits and ``._:-``.
     """
     if not isinstance(key, str) or not _KEY.fullmatch(key):
         raise ValueError(
             "key must be 1 to 100 characters of letters, digits and ._:- starting with a letter or digit"
         )
     marker = f"[halaka-key:{key}]"
-    text = (description or "").rstrip()
+    text = (description or "").strip()
     if not text:
         return marker
-    budget = AGENDA_MAX_LENGTH - len(marker) - 2  # two newlines before the key line
+    budget = AGENDA_MAX_LENGTH - len(marker) - 2  # two newlines after the key line
     if len(text) > budget:
         text = text[: budget - len(_TRUNCATED)].rstrip() + _TRUNCATED
-    return f"{text}\n\n{marker}"
+    return f"{marker}\n\n{text}"
 
 
 def key_from_agenda(agenda: str | None) -> str | None:
-    """The provisioning key on the last non-blank line of a meeting's agenda, or ``None``."""
+    """The provisioning key on the first non-blank line of a meeting's agenda, or ``None``.
+
+    Agendas written before the key moved to the front carry it on their last line; that is read too.
+    """
     if not agenda:
         return None
     lines = [line.strip() for line in agenda.splitlines() if line.strip()]
-    if not lines:
-        return None
-    match = _KEY_LINE.fullmatch(lines[-1])
-    return match.group(1) if match else None
+    for line in lines[:1] + lines[-1:]:
+        match = _KEY_LINE.fullmatch(line)
+        if match:
+            return match.group(1)
+    return None
 
 
 def _fit_agenda(agenda: str) -> str:
-    """``agenda`` cut to Zoom's 2000 characters, keeping its key line if it has one."""
-    if len(agenda) <= AGENDA_MAX_LENGTH:
-        return agenda
-    key = key_from_agenda(agenda)
-    if key is None:
-        return agenda[:AGENDA_MAX_LENGTH]
-    human = agenda.rstrip()
-    human = human[: human.rfind("[halaka-key:")]
-    return agenda_with_key(human, key)
+    """``agenda`` cut to Zoom's 2000 characters at its end (a key line comes first, so it stays)."""
+    return agenda[:AGENDA_MAX_LENGTH]
 
 
 def _fit_topic(topic: str) -> str:
@@ -157,7 +160,7 @@ def meeting_create_payload(
 
     ``start_time`` is the segment's first session as local time in ``timezone``; the recurrence ends
     after the segment's sessions (``end_times``). ``topic`` is cut to 200 characters and ``agenda``
-    to 2000 (keeping a ``[halaka-key:…]`` last line, see :func:`agenda_with_key`).
+    to 2000 at its end (its ``[halaka-key:…]`` first line stays, see :func:`agenda_with_key`).
     """
     _check_timezone(timezone)
     _check_duration(duration)

@@ -132,6 +132,18 @@ def test_hang_drops_connection_and_creates_nothing(
     assert [e["fault"] for e in zoom_sandbox.requests_log() if e["operation"] == "create"] == ["hang", "hang"]
 
 
+def test_malformed_answers_2xx_with_an_empty_object_and_does_nothing(
+    zoom_sandbox: SandboxControl, zoom_api: ZoomApiClient
+) -> None:
+    zoom_sandbox.fault(kind="malformed", count=2, match="any")
+    created = _create(zoom_api)
+    assert (created.status_code, created.json()) == (201, {})
+    listed = zoom_api.get(CREATE)
+    assert (listed.status_code, listed.json()) == (200, {})
+    assert zoom_sandbox.meetings() == []
+    assert [r["fault"] for r in zoom_sandbox.requests_log()[-2:]] == ["malformed", "malformed"]
+
+
 def test_error_rate(zoom_sandbox: SandboxControl, zoom_api: ZoomApiClient) -> None:
     zoom_sandbox.config(error_rate=1.0)
     response = zoom_api.get(CREATE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -59,11 +60,38 @@ def test_scheduled_meeting_with_utc_start(zoom_api: ZoomApiClient) -> None:
     assert "occurrences" not in meeting and "recurrence" not in meeting
 
 
-def test_get_returns_same_meeting(zoom_api: ZoomApiClient) -> None:
+def test_get_returns_same_meeting_with_a_fresh_start_url(zoom_api: ZoomApiClient) -> None:
     created = _create(zoom_api)
     fetched = zoom_api.get(f"/meetings/{created['id']}")
     assert fetched.status_code == 200
-    assert fetched.json() == created
+    meeting = fetched.json()
+    assert meeting["start_url"] != created["start_url"]
+    assert {**meeting, "start_url": None} == {**created, "start_url": None}
+
+
+def test_start_url_expires_after_its_ttl_and_get_gives_a_fresh_one(
+    zoom_sandbox: SandboxControl, zoom_api: ZoomApiClient
+) -> None:
+    assert zoom_sandbox.config()["start_url_ttl"] == 7200  # Zoom: two hours for regular users
+    created = _create(zoom_api)
+    status = zoom_sandbox.start_url_status(created["start_url"])
+    assert status["valid"] and 7190 <= status["expires_in"] <= 7200
+    zoom_sandbox.config(start_url_ttl=1)
+    short = zoom_api.get(f"/meetings/{created['id']}").json()["start_url"]
+    assert zoom_sandbox.start_url_status(short)["valid"]
+    time.sleep(1.2)
+    assert zoom_sandbox.start_url_status(short) == {"valid": False, "expires_in": 0}
+    fresh = zoom_api.get(f"/meetings/{created['id']}").json()["start_url"]
+    assert zoom_sandbox.start_url_status(fresh)["valid"]
+    assert not zoom_sandbox.start_url_status("https://zoom.us/s/1?zak=forged")["valid"]
+
+
+def test_listed_agenda_is_truncated_to_250_characters(zoom_api: ZoomApiClient) -> None:
+    agenda = "ب" * 240 + "[key-at-the-end]" + "x" * 1000
+    created = _create(zoom_api, agenda=agenda)
+    assert zoom_api.get(f"/meetings/{created['id']}").json()["agenda"] == agenda
+    listed = zoom_api.get(f"/users/{HOST}/meetings").json()["meetings"]
+    assert [m["agenda"] for m in listed] == [agenda[:250]]
 
 
 def test_patch_applies_changes_and_reexpands(zoom_api: ZoomApiClient) -> None:
@@ -119,7 +147,10 @@ def test_invalid_patch_changes_nothing(zoom_api: ZoomApiClient) -> None:
     response = zoom_api.patch(f"/meetings/{created['id']}", json=bad)
     assert response.status_code == 400
     assert response.json()["code"] == 300
-    assert zoom_api.get(f"/meetings/{created['id']}").json() == created
+    assert {**zoom_api.get(f"/meetings/{created['id']}").json(), "start_url": None} == {
+        **created,
+        "start_url": None,
+    }
 
 
 def test_delete_then_3001(zoom_api: ZoomApiClient) -> None:

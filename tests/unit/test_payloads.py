@@ -17,6 +17,7 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from shared.zoom import payloads
 from shared.zoom.payloads import (
     AGENDA_MAX_LENGTH,
+    LISTED_AGENDA_LENGTH,
     PASSWORD_ALPHABET,
     agenda_with_key,
     generate_password,
@@ -158,7 +159,7 @@ def test_create_payload_is_exactly_the_documented_body() -> None:
         "timezone": "Africa/Cairo",
         "duration": 60,
         "password": "aB3@x-_*!9",
-        "agenda": f"Weekly tajweed circle.\n\n[halaka-key:{KEY}]",
+        "agenda": f"[halaka-key:{KEY}]\n\nWeekly tajweed circle.",
         "recurrence": {"type": 2, "repeat_interval": 1, "weekly_days": "2,4", "end_times": 25},
         "settings": {
             "join_before_host": False,
@@ -192,7 +193,7 @@ def test_create_payload_truncates_long_text(field: str, text: str, limit: int) -
 
 
 def test_create_payload_keeps_the_key_when_cutting_a_long_agenda() -> None:
-    long_agenda = "x" * 3000 + f"\n\n[halaka-key:{KEY}]"
+    long_agenda = f"[halaka-key:{KEY}]\n\n" + "x" * 3000
     body = create_body(SEGMENTS["daily"], agenda=long_agenda)
     assert len(body["agenda"]) <= AGENDA_MAX_LENGTH
     assert key_from_agenda(body["agenda"]) == KEY
@@ -334,7 +335,7 @@ def test_update_payload_rejects_bad_duration(duration: int) -> None:
 def test_update_payload_keeps_the_key_when_cutting_a_long_agenda() -> None:
     body = meeting_update_payload(None, agenda=agenda_with_key("d" * 1990, KEY))
     assert key_from_agenda(body["agenda"]) == KEY
-    body = meeting_update_payload(None, agenda="d" * 2500 + f"\n[halaka-key:{KEY}]\n")
+    body = meeting_update_payload(None, agenda=f"[halaka-key:{KEY}]\n" + "d" * 2500)
     assert len(body["agenda"]) <= AGENDA_MAX_LENGTH
     assert key_from_agenda(body["agenda"]) == KEY
 
@@ -347,12 +348,12 @@ def test_update_payload_keeps_the_key_when_cutting_a_long_agenda() -> None:
 @pytest.mark.parametrize(
     ("description", "expected"),
     [
-        pytest.param("Weekly circle.", f"Weekly circle.\n\n[halaka-key:{KEY}]", id="short"),
-        pytest.param("Weekly circle.\n\n  \n", f"Weekly circle.\n\n[halaka-key:{KEY}]", id="trailing-blank"),
+        pytest.param("Weekly circle.", f"[halaka-key:{KEY}]\n\nWeekly circle.", id="short"),
+        pytest.param("Weekly circle.\n\n  \n", f"[halaka-key:{KEY}]\n\nWeekly circle.", id="trailing-blank"),
         pytest.param("", f"[halaka-key:{KEY}]", id="empty"),
         pytest.param("   ", f"[halaka-key:{KEY}]", id="blank"),
         pytest.param(None, f"[halaka-key:{KEY}]", id="none"),
-        pytest.param("سورة الفاتحة", f"سورة الفاتحة\n\n[halaka-key:{KEY}]", id="arabic"),
+        pytest.param("سورة الفاتحة", f"[halaka-key:{KEY}]\n\nسورة الفاتحة", id="arabic"),
     ],
 )
 def test_agenda_with_key(description: str | None, expected: str) -> None:
@@ -366,9 +367,10 @@ def test_agenda_with_key_cuts_the_description_never_the_key(length: int) -> None
     description = "ب" * length
     agenda = agenda_with_key(description, KEY)
     assert len(agenda) <= AGENDA_MAX_LENGTH
-    assert agenda.endswith(f"\n[halaka-key:{KEY}]")
+    assert agenda.startswith(f"[halaka-key:{KEY}]\n\n")
     assert key_from_agenda(agenda) == KEY
-    human = agenda[: -len(f"\n\n[halaka-key:{KEY}]")]
+    assert key_from_agenda(agenda[:LISTED_AGENDA_LENGTH]) == KEY
+    human = agenda[len(f"[halaka-key:{KEY}]\n\n") :]
     if len(description) + len(f"\n\n[halaka-key:{KEY}]") <= AGENDA_MAX_LENGTH:
         assert human == description
     else:
@@ -387,8 +389,10 @@ def test_agenda_with_key_cuts_the_description_never_the_key(length: int) -> None
         pytest.param("About\n\n[halaka-key:abc-123]", "abc-123", id="description-and-key"),
         pytest.param("About\r\n\r\n[halaka-key:abc-123]\r\n", "abc-123", id="crlf-trailing-newline"),
         pytest.param("About\n  [halaka-key:abc-123]  \n\n", "abc-123", id="surrounding-whitespace"),
-        pytest.param("[halaka-key:fake]\nreal text\n[halaka-key:real]", "real", id="last-line-wins"),
-        pytest.param("[halaka-key:abc-123]\nmore text", None, id="key-not-last-line"),
+        pytest.param("[halaka-key:real]\ntext\n[halaka-key:fake]", "real", id="first-line-wins"),
+        pytest.param("[halaka-key:abc-123]\nmore text", "abc-123", id="key-first"),
+        pytest.param("\n  [halaka-key:abc-123]\n\nmore", "abc-123", id="key-first-after-blank"),
+        pytest.param("text\n[halaka-key:abc-123]\nmore text", None, id="key-in-the-middle"),
         pytest.param("see [halaka-key:abc-123]", None, id="key-inside-a-line"),
         pytest.param("[halaka-key:]", None, id="empty-key"),
         pytest.param("[halaka-key:a b]", None, id="key-with-space"),
@@ -407,6 +411,17 @@ def test_key_from_agenda(agenda: str | None, expected: str | None) -> None:
 def test_agenda_with_key_rejects_bad_keys(key: str) -> None:
     with pytest.raises(ValueError, match="key"):
         agenda_with_key("About", key)
+
+
+@pytest.mark.parametrize(
+    "description",
+    ["x" * 2000, "ب" * 2000, "🕌" * 1999, "\n" * 300 + "text", "سورة " * 400, "a\u0301" * 1000],
+    ids=["latin", "arabic", "emoji", "newlines", "arabic-words", "combining"],
+)
+def test_the_key_survives_zoom_listing_truncation(description: str) -> None:
+    agenda = agenda_with_key(description, KEY + ".12.49")
+    assert key_from_agenda(agenda[:LISTED_AGENDA_LENGTH]) == KEY + ".12.49"
+    assert len(f"[halaka-key:{'k' * 100}]") < LISTED_AGENDA_LENGTH // 2
 
 
 def test_description_cannot_fake_the_key() -> None:
