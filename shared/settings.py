@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     prefer_wait_max_concurrent: int = Field(default=4, ge=0, le=1000)
     start_url_max_age_seconds: int = Field(default=90 * 60, ge=0, le=110 * 60)
 
+    # How far a schedule may reach (issue 9: bounded work for every input), in days.
+    schedule_past_days: int = Field(default=366, ge=0, le=36_600)
+    schedule_horizon_days: int = Field(default=731, ge=0, le=36_600)
+    schedule_max_span_days: int = Field(default=1827, ge=0, le=36_600)
+
     @property
     def broker_url(self) -> str:
         return self.celery_broker_url or self.redis_url

@@ -46,10 +46,18 @@ from shared.models import Enrollment, Halaka, HostCredentialAudit, Role, User, Z
 from shared.settings import get_settings
 from shared.task_queue import enqueue
 from shared.zoom.errors import ZoomError
-from shared.zoom.recurrence import Schedule, ScheduleError, sessions
+from shared.zoom.recurrence import (
+    MAX_SESSIONS,
+    Bounds,
+    Schedule,
+    ScheduleError,
+    check_bounds,
+    count_sessions,
+    sessions,
+    validate_schedule,
+)
 
 log = logging.getLogger(__name__)
-MAX_SESSIONS = 1000
 MAX_WAIT_SECONDS = 30
 IN_PROGRESS = {ZoomStatus.pending, ZoomStatus.provisioning, ZoomStatus.updating}
 _PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait=(\d+)")
@@ -94,25 +102,31 @@ def _is_enrolled(halaka_id: int, user_id: int) -> bool:
     )
 
 
-def _checked_schedule(schedule: Schedule) -> Schedule:
-    """Validate a schedule (400 naming the field) and bound how many sessions it may hold."""
+def _bounds() -> Bounds:
+    settings = get_settings()
+    return Bounds(
+        settings.schedule_past_days, settings.schedule_horizon_days, settings.schedule_max_span_days
+    )
+
+
+def _invalid(field: str, message: str) -> ApiError:
+    return ApiError(400, f"Invalid schedule: {message}", [{"field": field, "message": message}])
+
+
+def _checked_schedule(schedule: Schedule, *, start_changed: bool = True) -> Schedule:
+    """Validate a schedule (400 naming the field): its dates within the bounds, then at least one and
+    at most MAX_SESSIONS upcoming sessions, counted lazily and no further than MAX_SESSIONS + 1."""
+    now = datetime.now(UTC)
     try:
-        upcoming = sessions(schedule, after=datetime.now(UTC))  # validates the schedule first
+        validate_schedule(schedule)
+        check_bounds(schedule, now.date(), _bounds(), start_changed=start_changed)
+        upcoming = count_sessions(schedule, after=now, cap=MAX_SESSIONS)
     except ScheduleError as exc:
-        raise ApiError(
-            400, f"Invalid schedule: {exc.message}", [{"field": exc.field, "message": exc.message}]
-        ) from None
+        raise _invalid(exc.field, exc.message) from None
     if not upcoming:
-        raise ApiError(
-            400,
-            "Invalid schedule: it has no upcoming session",
-            [{"field": "schedule.endDate", "message": "every session is in the past"}],
-        )
-    if len(upcoming) > MAX_SESSIONS:
-        message = f"at most {MAX_SESSIONS} sessions per halaka (this schedule has {len(upcoming)})"
-        raise ApiError(
-            400, f"Invalid schedule: {message}", [{"field": "schedule.endDate", "message": message}]
-        )
+        raise _invalid("schedule.endDate", "every session is in the past")
+    if upcoming > MAX_SESSIONS:
+        raise _invalid("schedule.endDate", f"at most {MAX_SESSIONS} sessions per halaka")
     return schedule
 
 
@@ -318,7 +332,8 @@ def update_halaka(path: IdPath, body: HalakaPatch):
             }
         ).to_schedule()
         if merged != current:
-            _charge_zoom_writes(halaka.teacher, _checked_schedule(merged))
+            start_changed = merged.start_date != current.start_date
+            _charge_zoom_writes(halaka.teacher, _checked_schedule(merged, start_changed=start_changed))
             _apply_schedule(halaka, merged)
             lifecycle.request_sync(halaka)  # the row is locked: no other PATCH computes the same version
             _schedule_work(halaka, SYNC_TASK)
@@ -430,7 +445,7 @@ def unenroll(path: IdPath):
 def list_sessions(path: IdPath, query: SessionsQuery):
     """Upcoming sessions, in the halaka's timezone and in UTC, from the same recurrence code as Zoom's."""
     halaka = _load(path.id)
-    upcoming = sessions(halaka.schedule, after=datetime.now(UTC))[: query.limit]
+    upcoming = sessions(halaka.schedule, after=datetime.now(UTC), limit=query.limit)
     meetings = list(halaka.meetings)
 
     def meeting_for(start: datetime) -> str | None:

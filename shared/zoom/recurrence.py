@@ -30,9 +30,11 @@ the segment's weeks from the (Sunday-started) week of its ``start_time``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from itertools import islice
 from typing import Any, Final, Literal, TypeGuard, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -52,6 +54,9 @@ WEEKDAYS: Final[tuple[str, ...]] = (
 
 #: The strict Zoom limit of occurrences in one recurring meeting.
 MAX_OCCURRENCES: Final[int] = 50
+
+#: The most sessions a halaka may have (from the next one on).
+MAX_SESSIONS: Final[int] = 1000
 
 MIN_DURATION: Final[int] = 1
 MAX_DURATION: Final[int] = 1440
@@ -198,36 +203,39 @@ def validate_schedule(s: Schedule) -> None:
         )
 
 
-def _sunday_week_start(d: date) -> date:
-    """The Sunday that starts the (Sunday-to-Saturday) week holding ``d``."""
-    return d - timedelta(days=(d.weekday() + 1) % 7)
+def _sunday_week(d: date) -> int:
+    """The number of the (Sunday-to-Saturday) week holding ``d``; 0001-01-07, a Sunday, starts week 0."""
+    return (d.toordinal() - 7) // 7
 
 
-def _session_dates(s: Schedule) -> list[date]:
-    """Local dates of every session in ``[start_date, end_date]`` of a valid schedule."""
-    if s.frequency == "daily":
-        return [s.start_date + timedelta(days=i) for i in range((s.end_date - s.start_date).days + 1)]
+def _session_dates(s: Schedule, since: date) -> Iterator[date]:
+    """Local dates of the sessions of a valid schedule in ``[max(start_date, since), end_date]``, lazily.
+
+    Starting at ``since`` skips the past without walking it, so the cost depends on how many dates are
+    taken, not on how long ago the schedule began (biweekly parity is still counted from its first week).
+    """
+    first = max(s.start_date, since)
     if s.frequency == "monthly":
-        dates: list[date] = []
-        year, month = s.start_date.year, s.start_date.month
+        year, month = (
+            (first.year, first.month) if first > s.start_date else (s.start_date.year, s.start_date.month)
+        )
         while (year, month) <= (s.end_date.year, s.end_date.month):
             d = date(year, month, s.start_date.day)
-            if d <= s.end_date:
-                dates.append(d)
+            if first <= d <= s.end_date:
+                yield d
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        return dates
-    wanted = {WEEKDAYS.index(day) for day in s.days}
-    candidates = [
-        s.start_date + timedelta(days=i)
-        for i in range((s.end_date - s.start_date).days + 1)
-        if (s.start_date + timedelta(days=i)).weekday() in wanted
-    ]
-    if s.frequency == "weekly" or not candidates:
-        return candidates
-    anchor = _sunday_week_start(candidates[0])
-    return [
-        d for d in candidates if ((_sunday_week_start(d) - anchor).days // 7) % _WEEKS_BETWEEN_BIWEEKLY == 0
-    ]
+        return
+    wanted = set(range(7)) if s.frequency == "daily" else {WEEKDAYS.index(day) for day in s.days}
+    anchor = _sunday_week(_first_session_date(s) or s.start_date)
+    d = first
+    while d <= s.end_date:
+        if d.weekday() in wanted and (
+            s.frequency != "biweekly" or (_sunday_week(d) - anchor) % _WEEKS_BETWEEN_BIWEEKLY == 0
+        ):
+            yield d
+        if d == date.max:
+            return
+        d += timedelta(days=1)
 
 
 def _first_session_date(s: Schedule) -> date | None:
@@ -246,22 +254,67 @@ def _check_after(after: datetime | None) -> None:
         raise ValueError("after must be a timezone-aware datetime")
 
 
-def sessions(s: Schedule, *, after: datetime | None = None) -> list[Session]:
-    """Every session of ``s`` in ``[start_date, end_date]``, in order.
+def iter_sessions(s: Schedule, *, after: datetime | None = None) -> Iterator[Session]:
+    """The sessions of ``s`` in ``[start_date, end_date]``, in order, generated lazily.
 
-    With ``after`` (aware), only the sessions starting strictly after that instant. Validates ``s``
-    first (:class:`ScheduleError`).
+    With ``after`` (aware), only the sessions starting strictly after that instant; the dates before it
+    are skipped, not walked. Validates ``s`` first (:class:`ScheduleError`). Sessions whose UTC time
+    would fall beyond year 9999 do not exist: the sequence ends there.
     """
     validate_schedule(s)
     _check_after(after)
     zone = _zone(s.timezone)
-    result: list[Session] = []
-    for d in _session_dates(s):
+    since = date.min
+    if after is not None:
+        local_day = after.astimezone(zone).date() if after.year < 9999 else date.max
+        since = local_day - timedelta(days=1) if local_day > date.min else local_day
+    for d in _session_dates(s, since):
         local = datetime.combine(d, s.start_time, tzinfo=zone)  # fold=0: see the module docstring
-        utc = local.astimezone(UTC)
+        try:
+            utc = local.astimezone(UTC)
+        except OverflowError:
+            return
         if after is None or utc > after:
-            result.append(Session(start_local=local, start_utc=utc, duration=s.duration))
-    return result
+            yield Session(start_local=local, start_utc=utc, duration=s.duration)
+
+
+def sessions(s: Schedule, *, after: datetime | None = None, limit: int | None = None) -> list[Session]:
+    """The first ``limit`` (default: all) of :func:`iter_sessions`, as a list."""
+    return list(islice(iter_sessions(s, after=after), limit))
+
+
+def count_sessions(s: Schedule, *, after: datetime | None = None, cap: int = MAX_SESSIONS) -> int:
+    """How many sessions ``s`` has after ``after``, counting no further than ``cap + 1``."""
+    return sum(1 for _ in islice(iter_sessions(s, after=after), cap + 1))
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """How far a schedule may reach, in days (the API takes them from the settings)."""
+
+    past_days: int = 366  # startDate no earlier than this before today
+    horizon_days: int = 731  # startDate no later than this after today
+    span_days: int = 1827  # endDate - startDate at most this
+
+
+def check_bounds(s: Schedule, today: date, bounds: Bounds, *, start_changed: bool = True) -> None:
+    """Raise :class:`ScheduleError` when the dates of ``s`` reach further than ``bounds``.
+
+    ``start_changed=False`` (an update keeping its startDate) skips the window before today, so a halaka
+    that began long ago can still be edited. Pure date arithmetic: costs nothing whatever the dates.
+    """
+    if start_changed and (today - s.start_date).days > bounds.past_days:
+        raise ScheduleError(
+            "schedule.startDate", f"must be no earlier than {bounds.past_days} days before today"
+        )
+    if (s.start_date - today).days > bounds.horizon_days:
+        raise ScheduleError(
+            "schedule.startDate", f"must be no later than {bounds.horizon_days} days after today"
+        )
+    if (s.end_date - s.start_date).days > bounds.span_days:
+        raise ScheduleError(
+            "schedule.endDate", f"must be no more than {bounds.span_days} days after startDate"
+        )
 
 
 def _recurrence(s: Schedule, first: Session, count: int) -> dict[str, Any]:
@@ -286,7 +339,9 @@ def plan_segments(s: Schedule, *, after: datetime | None = None) -> list[Segment
     ``start_time_local`` in the schedule's ``timezone`` with its ``recurrence`` gives exactly those
     sessions. An empty list means no session is left (``after`` is past the last one).
     """
-    planned = sessions(s, after=after)
+    planned = sessions(s, after=after, limit=MAX_SESSIONS + 1)
+    if len(planned) > MAX_SESSIONS:
+        raise ScheduleError("schedule.endDate", f"more than {MAX_SESSIONS} sessions")
     segments: list[Segment] = []
     for i in range(0, len(planned), MAX_OCCURRENCES):
         chunk = tuple(planned[i : i + MAX_OCCURRENCES])

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
 
 from shared.db import session_scope
 from shared.models import Halaka
+from shared.zoom.recurrence import WEEKDAYS
 from tests.factories import enroll, make_halaka
 from tests.integration.helpers import future, schedule
 
@@ -57,9 +58,9 @@ def test_iso_datetime_dates_use_the_date_part(client, teacher):
         ({"frequency": "yearly"}, "schedule.frequency"),
         ({"startDate": "2026-02-30"}, "schedule.startDate"),
         ({"days": ["monday"], "startDate": "2030-01-01", "endDate": "2030-01-01"}, "schedule.days"),
-        ({"startDate": "2020-01-01", "endDate": "2020-03-01"}, "schedule.endDate"),
+        ({"startDate": future(-30), "endDate": future(-1)}, "schedule.endDate"),
         ({"frequency": "monthly", "startDate": "2030-01-31", "endDate": "2030-12-31"}, "schedule.startDate"),
-        ({"frequency": "daily", "startDate": "2030-01-01", "endDate": "2033-12-31"}, "schedule.endDate"),
+        ({"frequency": "daily", "startDate": future(3), "endDate": future(1200)}, "schedule.endDate"),
     ],
     ids=[
         "unknown-weekday",
@@ -279,3 +280,93 @@ def test_unknown_halaka_404(client, teacher):
         kwargs = {"json": {"title": "x"}} if method == "patch" else {}
         r = getattr(client, method)(path, headers=teacher.headers, **kwargs)
         assert r.status_code == 404 and r.json["status"] == "error", (method, path)
+
+
+HOSTILE = {
+    "weekly-all-days-to-9999": (
+        {"frequency": "weekly", "days": list(WEEKDAYS), "endDate": "9999-12-31"},
+        "schedule.endDate",
+    ),
+    "daily-to-9999-new-york": (
+        {"frequency": "daily", "endDate": "9999-12-31", "timezone": "America/New_York"},
+        "schedule.endDate",
+    ),
+    "start-in-year-1": ({"startDate": "0001-01-02"}, "schedule.startDate"),
+    "start-and-end-in-9999": (
+        {"frequency": "daily", "startDate": "9999-12-30", "endDate": "9999-12-31"},
+        "schedule.startDate",
+    ),
+    "monthly-to-9999": ({"frequency": "monthly", "endDate": "9999-12-31"}, "schedule.endDate"),
+    "biweekly-from-year-1": (
+        {"frequency": "biweekly", "startDate": "0001-01-01", "endDate": "9999-12-31"},
+        "schedule.startDate",
+    ),
+    "start-past-the-horizon": ({"startDate": future(800), "endDate": future(820)}, "schedule.startDate"),
+    "daily-five-years": ({"frequency": "daily", "endDate": future(1800)}, "schedule.endDate"),
+    "year-10000": ({"endDate": "10000-01-01"}, "schedule.endDate"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE))
+def test_hostile_schedules_are_400_naming_the_field_on_create_and_patch(client, scene, case):
+    accounts, halaka_id = scene
+    change, field = HOSTILE[case]
+    owner = accounts["owner"]
+    r = client.post(
+        "/api/v1/halaka/", json={"title": "T", "schedule": {**schedule(), **change}}, headers=owner.headers
+    )
+    assert r.status_code == 400, r.json
+    assert field in [e["field"] for e in r.json["errors"]], r.json
+    r = client.patch(f"/api/v1/halaka/{halaka_id}", json={"schedule": change}, headers=owner.headers)
+    assert r.status_code == 400, r.json
+    assert field in [e["field"] for e in r.json["errors"]], r.json
+
+
+def test_a_halaka_stored_before_the_bounds_lists_sessions_and_stays_editable(client, scene):
+    from sqlalchemy import update
+
+    from shared.db import session_scope
+    from shared.models import Halaka
+
+    accounts, halaka_id = scene
+    with session_scope() as s:
+        s.execute(
+            update(Halaka)
+            .where(Halaka.id == halaka_id)
+            .values(frequency="daily", days=[], start_date=date(1, 1, 2), end_date=date(9999, 12, 31),
+                    timezone="America/New_York")
+        )  # fmt: skip
+    r = client.get(f"/api/v1/halaka/{halaka_id}/sessions?limit=500", headers=accounts["student"].headers)
+    assert r.status_code == 200 and len(r.json["data"]["sessions"]) == 500
+    owner = accounts["owner"]
+    r = client.patch(f"/api/v1/halaka/{halaka_id}", json={"title": "Renamed"}, headers=owner.headers)
+    assert r.status_code == 200
+    r = client.patch(
+        f"/api/v1/halaka/{halaka_id}", json={"schedule": {"duration": 30}}, headers=owner.headers
+    )
+    assert r.status_code == 400 and r.json["errors"][0]["field"] == "schedule.endDate"
+
+
+def test_an_old_start_date_kept_by_a_patch_is_not_refused(client, scene):
+    from sqlalchemy import update
+
+    from shared.db import session_scope
+    from shared.models import Halaka
+
+    accounts, halaka_id = scene
+    with session_scope() as s:
+        s.execute(
+            update(Halaka).where(Halaka.id == halaka_id).values(start_date=date.today() - timedelta(days=500))
+        )
+    r = client.patch(
+        f"/api/v1/halaka/{halaka_id}",
+        json={"schedule": {"startTime": "18:00"}},
+        headers=accounts["owner"].headers,
+    )
+    assert r.status_code == 200, r.json
+    r = client.patch(
+        f"/api/v1/halaka/{halaka_id}",
+        json={"schedule": {"startDate": (date.today() - timedelta(days=400)).isoformat()}},
+        headers=accounts["owner"].headers,
+    )
+    assert r.status_code == 400 and r.json["errors"][0]["field"] == "schedule.startDate"

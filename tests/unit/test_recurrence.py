@@ -761,3 +761,116 @@ def test_sessions_are_strictly_increasing_and_in_range() -> None:
     result = sessions(schedule)
     assert all(a.start_utc < b.start_utc for a, b in itertools.pairwise(result))
     assert all(schedule.start_date <= x.start_local.date() <= schedule.end_date for x in result)
+
+
+# --------------------------------------------------------------------------------------------------
+# Lazy generation and bounds (hostile schedules cost milliseconds, never an exception)
+# --------------------------------------------------------------------------------------------------
+
+from datetime import UTC as _UTC  # noqa: E402
+from datetime import date as _date  # noqa: E402
+from datetime import datetime as _datetime  # noqa: E402
+from datetime import time as _time  # noqa: E402
+
+from shared.zoom.recurrence import (  # noqa: E402
+    MAX_SESSIONS,
+    Bounds,
+    check_bounds,
+    count_sessions,
+    iter_sessions,
+)
+
+_LAZY_CASES = [
+    Schedule("daily", (), _time(17), 60, _date(2026, 1, 1), _date(2028, 3, 1), "America/New_York"),
+    Schedule(
+        "weekly",
+        ("monday", "friday"),
+        _time(2, 30),
+        45,
+        _date(2025, 3, 1),
+        _date(2027, 12, 31),
+        "America/New_York",
+    ),
+    Schedule(
+        "biweekly",
+        ("sunday", "thursday"),
+        _time(7),
+        30,
+        _date(2025, 11, 5),
+        _date(2028, 2, 1),
+        "Africa/Cairo",
+    ),
+    Schedule(
+        "biweekly",
+        ("saturday",),
+        _time(23, 59),
+        30,
+        _date(2026, 2, 3),
+        _date(2027, 9, 1),
+        "Pacific/Kiritimati",
+    ),
+    Schedule("monthly", (), _time(9), 60, _date(2024, 1, 28), _date(2030, 1, 1), "Europe/London"),
+]
+_AFTERS = [
+    _datetime(2020, 1, 1, tzinfo=_UTC),
+    _datetime(2026, 3, 8, 7, 30, tzinfo=_UTC),
+    _datetime(2026, 12, 1, 22, 0, tzinfo=_UTC),
+    _datetime(2027, 6, 15, 12, 0, tzinfo=_UTC),
+    _datetime(2031, 1, 1, tzinfo=_UTC),
+]
+
+
+@pytest.mark.parametrize("schedule_", _LAZY_CASES, ids=lambda s: f"{s.frequency}-{s.timezone}")
+@pytest.mark.parametrize("after", _AFTERS, ids=lambda a: a.date().isoformat())
+def test_skipping_to_after_gives_the_same_sessions_as_filtering_all(schedule_, after):
+    everything = sessions(schedule_)
+    assert sessions(schedule_, after=after) == [x for x in everything if x.start_utc > after]
+    assert count_sessions(schedule_, after=after, cap=10) == min(11, len(sessions(schedule_, after=after)))
+
+
+@pytest.mark.parametrize(
+    "schedule_",
+    [
+        Schedule("daily", (), _time(23), 60, _date(2026, 12, 1), _date(9999, 12, 31), "America/New_York"),
+        Schedule("weekly", WEEKDAYS, _time(10), 60, _date(2026, 12, 1), _date(9999, 12, 31), "Asia/Tokyo"),
+        Schedule("monthly", (), _time(23), 60, _date(9000, 1, 1), _date(9999, 12, 31), "America/New_York"),
+        Schedule("daily", (), _time(9), 60, _date(1, 1, 2), _date(9999, 12, 31), "UTC"),
+    ],
+    ids=["daily-9999-new-york", "weekly-all-days-9999", "monthly-9000-9999", "year-1-to-9999"],
+)
+def test_counting_stops_at_the_cap_and_never_overflows(schedule_):
+    assert count_sessions(schedule_, after=_datetime(2026, 12, 1, tzinfo=_UTC)) == MAX_SESSIONS + 1
+    late = list(iter_sessions(schedule_, after=_datetime(9999, 12, 30, tzinfo=_UTC)))
+    assert all(x.start_utc.year == 9999 for x in late)
+    with pytest.raises(ScheduleError) as exc:
+        plan_segments(schedule_, after=_datetime(2026, 12, 1, tzinfo=_UTC))
+    assert exc.value.field == "schedule.endDate"
+
+
+_TODAY = _date(2026, 12, 1)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "start_changed", "field"),
+    [
+        (_date(2026, 12, 1), _date(2027, 12, 1), True, None),
+        (_date(2025, 11, 30), _date(2026, 12, 31), True, None),  # 366 days back: the edge
+        (_date(2025, 11, 29), _date(2026, 12, 31), True, "schedule.startDate"),
+        (_date(1, 1, 2), _date(2026, 12, 31), True, "schedule.startDate"),
+        (_date(2020, 1, 1), _date(2024, 12, 31), False, None),  # an old halaka keeping its start
+        (_date(2028, 12, 1), _date(2029, 1, 1), True, None),  # 731 days ahead: the edge
+        (_date(2028, 12, 2), _date(2029, 1, 1), True, "schedule.startDate"),
+        (_date(9999, 1, 1), _date(9999, 12, 31), False, "schedule.startDate"),
+        (_date(2026, 12, 1), _date(2031, 12, 2), True, None),  # 1827 days: the edge
+        (_date(2026, 12, 1), _date(2031, 12, 3), True, "schedule.endDate"),
+        (_date(2026, 12, 1), _date(9999, 12, 31), True, "schedule.endDate"),
+    ],
+)
+def test_check_bounds(start, end, start_changed, field):
+    s = Schedule("daily", (), _time(9), 60, start, end, "UTC")
+    if field is None:
+        check_bounds(s, _TODAY, Bounds(), start_changed=start_changed)
+        return
+    with pytest.raises(ScheduleError) as exc:
+        check_bounds(s, _TODAY, Bounds(), start_changed=start_changed)
+    assert exc.value.field == field

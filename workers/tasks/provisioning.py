@@ -26,6 +26,7 @@ from shared.task_queue import enqueue
 from shared.zoom.backoff import retry_delay, seconds_until_utc_midnight
 from shared.zoom.client import get_zoom_client
 from shared.zoom.errors import CODE_USER_NOT_FOUND, ZoomError, ZoomRateLimited
+from shared.zoom.recurrence import ScheduleError
 from workers import provisioner
 from workers.celery_app import app
 
@@ -36,6 +37,8 @@ TASK_OPTIONS = {"bind": True, "max_retries": None}  # acks late, rejected on wor
 
 def describe(exc: BaseException, host: str | None) -> str:
     """A message an operator or teacher can act on (never the exception's text: it may hold secrets)."""
+    if isinstance(exc, ScheduleError):
+        return f"the schedule cannot be provisioned: {exc.message}"
     if not isinstance(exc, ZoomError):
         return f"unexpected error while talking to Zoom ({type(exc).__name__})"
     if exc.code == CODE_USER_NOT_FOUND:
@@ -55,8 +58,9 @@ def _after_failure(
     def reason(host: str | None) -> str:
         return describe(exc, host)
 
-    if isinstance(exc, ZoomError) and exc.permanent:
-        log.warning("provisioning failed permanently", extra={"halaka_id": halaka_id, "code": exc.code})
+    if isinstance(exc, ScheduleError) or (isinstance(exc, ZoomError) and exc.permanent):
+        code = getattr(exc, "code", None)
+        log.warning("provisioning failed permanently", extra={"halaka_id": halaka_id, "code": code})
         return lifecycle.fail(halaka_id, run, reason=reason, version=version), 0.0
     if not isinstance(exc, ZoomError):
         log.error("unexpected error in a provisioning run", exc_info=exc, extra={"halaka_id": halaka_id})
