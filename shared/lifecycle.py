@@ -194,10 +194,9 @@ def _queued(h: Halaka, event: Event) -> None:
 
 
 def request_sync(h: Halaka) -> None:
-    """A new schedule (already stored on the locked row) must reach Zoom: a new version, planned from now."""
+    """A new schedule (already stored on the locked row) must reach Zoom: a new version."""
     _queued(h, Event.REQUEST_SYNC)
     h.schedule_version += 1
-    h.plan_after = _now()
 
 
 def retry(h: Halaka) -> None:

@@ -140,6 +140,7 @@ class ZoomMeeting(Base):
     occurrence_count: Mapped[int] = mapped_column(Integer)
     occurrence_ids: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    fingerprint: Mapped[str | None] = mapped_column(String(64))  # digest of the Zoom fields last sent
     created_at: Mapped[datetime] = _now()
 
     halaka: Mapped[Halaka] = relationship(back_populates="meetings")

@@ -12,6 +12,8 @@ Exactly one Zoom meeting per segment, whatever happens:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,7 +38,7 @@ from shared.zoom.payloads import (
     meeting_create_payload,
     meeting_update_payload,
 )
-from shared.zoom.recurrence import Schedule, Segment, plan_segments
+from shared.zoom.recurrence import Schedule, ScheduleError, Segment, plan_segments
 
 log = logging.getLogger(__name__)
 LOCK_NAMESPACE = 72_41
@@ -62,6 +64,7 @@ class Row:
     segment_index: int
     meeting_id: int
     version: int
+    fingerprint: str | None
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ def _snapshot(h: Halaka) -> Snapshot:
         plan_after=h.plan_after,
         version=h.schedule_version,
         create_pending=h.create_pending,
-        rows=tuple(Row(m.segment_index, m.meeting_id, m.version) for m in h.meetings),
+        rows=tuple(Row(m.segment_index, m.meeting_id, m.version, m.fingerprint) for m in h.meetings),
     )
 
 
@@ -168,22 +171,73 @@ def _ours(snap: Snapshot, client: ZoomClient) -> dict[str, dict]:
     return found
 
 
+def _zoom_fields(snap: Snapshot, segment: Segment, agenda: str | None = None) -> dict[str, Any]:
+    """What a segment's meeting must have on Zoom: start, recurrence, duration, time zone and topic
+    (and, when given, the agenda, which is not compared)."""
+    return meeting_update_payload(
+        segment,
+        timezone=snap.schedule.timezone,
+        duration=snap.schedule.duration,
+        topic=snap.title,
+        agenda=agenda,
+    )
+
+
+def fingerprint(fields: dict[str, Any]) -> str:
+    """A digest of `_zoom_fields`: a segment whose digest is unchanged needs no Zoom call."""
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _plan(snap: Snapshot, now: datetime) -> list[Segment]:
+    """The segments to hold on Zoom.
+
+    Planned from the halaka's anchor (`plan_after`), so that segments a change does not touch come out
+    exactly as before and cost no Zoom call. When the first segment that does change has already begun
+    (Zoom ignores a past `start_time` on PATCH, and with it the recurrence) or the anchor lies so far
+    back that it holds too many sessions, everything is planned from now and the anchor moves there.
+    """
+    rows = {r.segment_index: r for r in snap.rows}
+    try:
+        segments = plan_segments(snap.schedule, after=snap.plan_after)
+    except ScheduleError:
+        segments = []
+    else:
+        changed = [
+            s
+            for i, s in enumerate(segments)
+            if i not in rows or rows[i].fingerprint != fingerprint(_zoom_fields(snap, s))
+        ]
+        if not changed or changed[0].first.start_utc > now:
+            return segments
+    _move_anchor(snap.id, now)
+    return plan_segments(snap.schedule, after=now)
+
+
+def _move_anchor(halaka_id: int, now: datetime) -> None:
+    with session_scope() as s:
+        h = s.get(Halaka, halaka_id)
+        if h is not None:
+            h.plan_after = now
+
+
 def _apply(snap: Snapshot, client: ZoomClient) -> None:
-    segments = plan_segments(snap.schedule, after=snap.plan_after)
+    segments = _plan(snap, datetime.now(UTC))
     rows = {r.segment_index: r for r in snap.rows}
     found = _ours(snap, client)
     kept: set[int] = {r.meeting_id for r in snap.rows}
     for index, segment in enumerate(segments):
         key = segment_key(snap.key, snap.version, index)
         row = rows.get(index)
-        if row is not None and row.version == snap.version:
+        fields = _zoom_fields(snap, segment)
+        if row is not None and (row.version == snap.version or row.fingerprint == fingerprint(fields)):
+            _keep(snap.id, index, snap.version)
             continue
         if row is not None:
-            meeting = _update(snap, client, row, segment, key)
+            meeting = _update(snap, client, row.meeting_id, segment, key)
         else:
             meeting = _create_or_adopt(snap, client, segment, key, found.get(key))
             kept.add(int(meeting["id"]))
-        _record(snap.id, index, meeting, snap.version)
+        _record(snap.id, index, meeting, snap.version, fingerprint(fields))
     for index in sorted(set(rows) - set(range(len(segments)))):
         client.delete_meeting(rows[index].meeting_id)
         _forget(snap.id, index)
@@ -198,16 +252,14 @@ def _agenda(snap: Snapshot, key: str) -> str:
     return agenda_with_key(snap.description or snap.title, key)
 
 
-def _update(snap: Snapshot, client: ZoomClient, row: Row, segment: Segment, key: str) -> dict:
-    payload = meeting_update_payload(
-        segment,
-        timezone=snap.schedule.timezone,
-        duration=snap.schedule.duration,
-        topic=snap.title,
-        agenda=_agenda(snap, key),
-    )
-    client.update_meeting(row.meeting_id, payload, host=snap.host)
-    return _checked(client, client.get_meeting(row.meeting_id), segment)
+def _update(snap: Snapshot, client: ZoomClient, meeting_id: int, segment: Segment, key: str) -> dict:
+    """PATCH the meeting to the segment and read it back; occurrences must match the plan."""
+    client.update_meeting(meeting_id, _zoom_fields(snap, segment, _agenda(snap, key)), host=snap.host)
+    meeting = client.get_meeting(meeting_id)
+    _require_occurrences(client, meeting)
+    if not _matches(meeting, segment):
+        raise OccurrencesDiffer(meeting, segment)
+    return meeting
 
 
 def _create_or_adopt(
@@ -215,34 +267,58 @@ def _create_or_adopt(
 ) -> dict:
     if existing is not None:
         log.info("adopting meeting created by an interrupted run", extra={"halaka_id": snap.id})
-        return _checked(client, client.get_meeting(existing["id"]), segment)
-    _set_create_pending(snap.id)
-    payload = meeting_create_payload(
-        segment,
-        timezone=snap.schedule.timezone,
-        duration=snap.schedule.duration,
-        topic=snap.title,
-        agenda=_agenda(snap, key),
-        password=generate_password(),
-        shared_host=snap.shared_host,
-    )
-    return _checked(client, client.create_meeting(snap.host, payload), segment)
+        meeting = client.get_meeting(existing["id"])
+    else:
+        _set_create_pending(snap.id)
+        payload = meeting_create_payload(
+            segment,
+            timezone=snap.schedule.timezone,
+            duration=snap.schedule.duration,
+            topic=snap.title,
+            agenda=_agenda(snap, key),
+            password=generate_password(),
+            shared_host=snap.shared_host,
+        )
+        meeting = client.create_meeting(snap.host, payload)
+    _require_occurrences(client, meeting)
+    if _matches(meeting, segment):
+        return meeting
+    log.warning("Zoom's occurrences differ from the plan; repairing", extra={"meeting_id": meeting["id"]})
+    try:
+        return _update(snap, client, int(meeting["id"]), segment, key)
+    except OccurrencesDiffer:
+        client.delete_meeting(meeting["id"])  # not recorded anywhere: it would be an orphan
+        raise
 
 
-def _checked(client: ZoomClient, meeting: dict, segment: Segment) -> dict:
+class OccurrencesDiffer(ZoomInvalidRequest):
+    """Zoom's occurrences are not the planned sessions even after a repair: the halaka fails with why."""
+
+    def __init__(self, meeting: dict, segment: Segment) -> None:
+        actual = _starts(meeting)
+        first = next(
+            (i for i, (a, b) in enumerate(zip(actual, segment.sessions, strict=False)) if a != b.start_utc),
+            min(len(actual), len(segment.sessions)),
+        )
+        super().__init__(
+            f"Zoom's occurrences of meeting {meeting['id']} differ from the schedule: "
+            f"{len(segment.sessions)} planned, {len(actual)} on Zoom, first difference at session {first + 1}"
+        )
+
+
+def _require_occurrences(client: ZoomClient, meeting: dict) -> None:
     """A recurring meeting without occurrences is unusable: delete it and fail the run."""
-    occurrences = meeting.get("occurrences") or []
-    if not occurrences:
+    if not meeting.get("occurrences"):
         client.delete_meeting(meeting["id"])
         raise ZoomInvalidRequest("Zoom returned the recurring meeting without occurrences; it was deleted")
-    expected = [s.start_utc for s in segment.sessions]
-    actual = [_utc(o["start_time"]) for o in occurrences]
-    if actual != expected:
-        log.warning(
-            "Zoom's occurrences differ from the planned sessions",
-            extra={"meeting_id": meeting["id"], "planned": len(expected), "zoom": len(actual)},
-        )
-    return meeting
+
+
+def _starts(meeting: dict) -> list[datetime]:
+    return [_utc(o["start_time"]) for o in meeting.get("occurrences") or []]
+
+
+def _matches(meeting: dict, segment: Segment) -> bool:
+    return _starts(meeting) == [s.start_utc for s in segment.sessions]
 
 
 def _utc(value: str) -> datetime:
@@ -255,8 +331,8 @@ def _segment_row(s: Session, halaka_id: int, index: int) -> ZoomMeeting | None:
     )
 
 
-def _record(halaka_id: int, index: int, meeting: dict[str, Any], version: int) -> None:
-    """Store a meeting `_checked` has passed (so it has occurrences)."""
+def _record(halaka_id: int, index: int, meeting: dict[str, Any], version: int, digest: str) -> None:
+    """Store a meeting whose occurrences match its segment (`digest`: its `fingerprint`)."""
     occurrences = meeting["occurrences"]
     starts = [_utc(o["start_time"]) for o in occurrences]
     with session_scope() as s:
@@ -270,7 +346,15 @@ def _record(halaka_id: int, index: int, meeting: dict[str, Any], version: int) -
         row.first_start, row.last_start = min(starts), max(starts)
         row.occurrence_count = len(occurrences)
         row.occurrence_ids = [str(o.get("occurrence_id")) for o in occurrences]
-        row.version = version
+        row.version, row.fingerprint = version, digest
+
+
+def _keep(halaka_id: int, index: int, version: int) -> None:
+    """A segment this version leaves as it is on Zoom: mark it current without a Zoom call."""
+    with session_scope() as s:
+        row = _segment_row(s, halaka_id, index)
+        if row is not None and row.version != version:
+            row.version = version
 
 
 def _forget(halaka_id: int, index: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -18,14 +19,14 @@ def retry_delay(
 ) -> float:
     """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2**(attempt-1))].
 
-    `attempt` counts from 1 (the first retry). Zoom's `Retry-After` is a floor: never retry earlier
-    than Zoom asked, even when that exceeds `cap`.
+    `attempt` counts from 1 (the first retry). Zoom's `Retry-After` is a floor up to `cap`: never retry
+    earlier than Zoom asked, but a value beyond the cap (`1e12`, a date in year 9999) waits the cap.
     """
     exponent = min(max(attempt, 1) - 1, _MAX_EXPONENT)
     ceiling = min(cap, base * 2**exponent)
     delay = rng() * ceiling
-    if retry_after is not None:
-        delay = max(delay, retry_after)
+    if retry_after is not None and math.isfinite(retry_after):
+        delay = min(max(delay, retry_after), cap)
     return delay
 
 

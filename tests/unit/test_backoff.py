@@ -23,10 +23,16 @@ def test_full_jitter_spreads_over_the_whole_range():
     assert min(delays) < 1.0 and max(delays) > 7.0
 
 
-def test_retry_after_is_a_floor_even_beyond_the_cap():
+def test_retry_after_is_a_floor_up_to_the_cap():
     assert retry_delay(1, base=2.0, cap=10.0, retry_after=3.0, rng=lambda: 0.1) == 3.0
     assert retry_delay(1, base=2.0, cap=10.0, retry_after=0.5, rng=lambda: 1.0) == 2.0
-    assert retry_delay(1, base=2.0, cap=10.0, retry_after=60.0, rng=lambda: 1.0) == 60.0
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "delay"), [(60.0, 10.0), (1e12, 10.0), (2.5e11, 10.0), (float("inf"), 0.2)]
+)
+def test_retry_after_beyond_the_cap_waits_the_cap(retry_after, delay):
+    assert retry_delay(1, base=2.0, cap=10.0, retry_after=retry_after, rng=lambda: 0.1) == delay
 
 
 def test_attempt_below_one_is_treated_as_first():
