@@ -165,7 +165,10 @@ class ZoomClient:
             record_rate_limited(call.category, error.daily)
         if isinstance(error, ZoomRateLimited) and not error.daily:
             pause = DEFAULT_429_PAUSE if error.retry_after is None else error.retry_after
-            self._budget.pause(call.category, min(pause, MAX_SHARED_PAUSE))
+            # clamped like the retry itself: an absurd Retry-After (1e12, year 9999) pauses no longer
+            self._budget.pause(
+                call.category, min(pause, MAX_SHARED_PAUSE, self._settings.provision_backoff_cap)
+            )
         raise error
 
     def _send(self, call: _Call, token: str) -> requests.Response:
