@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psutil
 
-from bench import metrics_overhead, provisioning, signature
+from bench import metrics_overhead, provisioning, schedules, signature
 from bench.report import markdown_table, print_table
 from stack.entry import ROOT
 
@@ -37,6 +37,10 @@ BARS = {
     "Metrics cost per API request": (
         "The Prometheus instrumentation every API request runs (one counter and one histogram), measured "
         "in-process, to compare with the ~740 µs of CPU a signature request costs (README, Benchmarks)."
+    ),
+    "Schedule planning per request": (
+        "Bar: every accepted or refused schedule costs milliseconds (create, PATCH, sessions list); "
+        "the slowest of each group, median of 5 calls over HTTP on localhost."
     ),
     "ZAK with a warm token cache": (
         "Bar: at most one OAuth token request per token lifetime, whatever the number of calls and workers."
@@ -78,6 +82,7 @@ def main() -> int:
         ("Growth from N=100 to N=1000", lambda: provisioning.growth(progress, sizes)),
         ("ZAK with a warm token cache", lambda: provisioning.zak_oauth(progress)),
         ("Metrics cost per API request", lambda: metrics_overhead.run(progress)),
+        ("Schedule planning per request", lambda: schedules.run(progress)),
     ]
     results = []
     for title, bench in sections:
