@@ -64,8 +64,14 @@ class ScheduleIn(ScheduleFields):
     days: list[Weekday] = Field(default_factory=list, max_length=7)
     start_time: HHMM
     duration: int = Field(ge=1, le=1440, description="minutes")
-    start_date: date
-    end_date: date
+    start_date: date = Field(
+        description="no earlier than SCHEDULE_PAST_DAYS (366) before today, no later than "
+        "SCHEDULE_HORIZON_DAYS (731) after it"
+    )
+    end_date: date = Field(
+        description="on or after startDate, at most SCHEDULE_MAX_SPAN_DAYS (1827) after it; at most 1,000 "
+        "upcoming sessions"
+    )
     timezone: str = Field(min_length=1, max_length=64, description="IANA name, e.g. Africa/Cairo")
 
     def to_schedule(self) -> Schedule:

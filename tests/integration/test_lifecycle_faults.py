@@ -239,3 +239,49 @@ def test_a_schedule_change_during_a_run_reaches_zoom(client, make_user, worker, 
     assert h.applied_version == h.schedule_version == 2
     [zoom] = zoom_sandbox.meetings()
     assert {utc(o["start_time"]).weekday() for o in zoom["occurrences"]} == {6}  # Sundays
+
+
+def test_kill_during_the_adoption_list_makes_one_meeting(client, make_user, worker, beat, zoom_sandbox):
+    zoom_sandbox.fault(kind="commit_then_fail", count=1, mode="drop", match="create")
+    zoom_sandbox.fault(kind="hold", count=1, seconds=3, match="list")
+    teacher = make_user("teacher")
+    halaka_id = create(client, teacher, title=ARABIC_TITLE, description=ARABIC_LONG)["id"]
+    wait_for(
+        lambda: any(r["operation"] == "list" and r["status"] is None for r in zoom_sandbox.requests_log()),
+        30,
+        what="the adoption list to be held",
+    )
+    worker.kill()
+    worker.start()
+    data = wait_status(client, teacher, halaka_id, timeout=60, worker=worker)
+    assert data["zoomStatus"] == "ready", data
+    assert len(creates(zoom_sandbox)) == 1
+    assert_one_meeting_per_segment(zoom_sandbox, [data])
+
+
+def test_kill_during_an_update_ends_on_the_new_schedule(client, make_user, worker, beat, zoom_sandbox):
+    teacher = make_user("teacher")
+    halaka_id = create(
+        client, teacher, title=ARABIC_TITLE, description=LATIN_LONG, frequency="daily", length_days=59
+    )["id"]
+    assert wait_status(client, teacher, halaka_id, worker=worker)["zoomStatus"] == "ready"
+    zoom_sandbox.fault(kind="hold", count=1, seconds=3, match="update")
+    r = client.patch(
+        f"/api/v1/halaka/{halaka_id}", json={"schedule": {"startTime": "06:15"}}, headers=teacher.headers
+    )
+    assert r.status_code == 200
+    wait_for(
+        lambda: any(r["operation"] == "update" and r["status"] is None for r in zoom_sandbox.requests_log()),
+        30,
+        what="the update to be held",
+    )
+    worker.kill()
+    worker.start()
+    data = wait_status(client, teacher, halaka_id, timeout=60, worker=worker)
+    assert data["zoomStatus"] == "ready", data
+    assert len(creates(zoom_sandbox)) == 2
+    assert_one_meeting_per_segment(zoom_sandbox, [data])
+    h = _row(halaka_id)
+    planned = sessions(h.schedule, after=h.plan_after)
+    on_zoom = sorted(utc(o["start_time"]) for m in zoom_sandbox.meetings() for o in m["occurrences"])
+    assert on_zoom == [s.start_utc for s in planned]
