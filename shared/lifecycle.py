@@ -376,9 +376,9 @@ def forget(halaka_id: int) -> Outcome:
         return Outcome.DELETED
 
 
-def lease_due(limit: int = 500) -> list[tuple[int, State]]:
-    """Active halakat whose work is due (never enqueued, lease expired, deferred until now), leased again."""
-    now = _now()
+def lease_due(limit: int = 500, now: datetime | None = None) -> list[tuple[int, State]]:
+    """Active halakat whose work is due (never enqueued, lease expired, deferred until `now`), leased."""
+    now = now or _now()
     with session_scope() as s:
         rows = s.scalars(
             select(Halaka)

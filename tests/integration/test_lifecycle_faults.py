@@ -45,6 +45,25 @@ def _row(halaka_id: int) -> Halaka:
         return s.get(Halaka, halaka_id)
 
 
+def _zoom_holds_the_plan(sandbox, halaka_id: int) -> None:
+    """Every occurrence on Zoom, across the halaka's meetings, is exactly its planned sessions."""
+    h = _row(halaka_id)
+    planned = sessions(h.schedule, after=h.plan_after)
+    on_zoom = sorted(utc(o["start_time"]) for m in sandbox.meetings() for o in m["occurrences"])
+    assert on_zoom == [s.start_utc for s in planned]
+
+
+def _kill_while_held(sandbox, worker, operation: str) -> None:
+    """Wait until the sandbox holds a request of `operation`, SIGKILL the worker, start a new one."""
+    wait_for(
+        lambda: any(r["operation"] == operation and r["status"] is None for r in sandbox.requests_log()),
+        30,
+        what=f"the {operation} to be held",
+    )
+    worker.kill()
+    worker.start()
+
+
 @pytest.mark.parametrize("mode", ["500", "drop"])
 @pytest.mark.parametrize(
     ("title", "description"),
@@ -118,9 +137,7 @@ def test_two_patches_racing_end_with_zoom_on_the_second(client, make_user, worke
     assert data["zoomStatus"] == "ready", data
     h = _row(halaka_id)
     assert (h.schedule_version, h.applied_version) == (3, 3), "each PATCH is its own version"
-    [zoom] = zoom_sandbox.meetings()
-    expected = sessions(h.schedule, after=h.plan_after)
-    assert [utc(o["start_time"]) for o in zoom["occurrences"]] == [s.start_utc for s in expected]
+    _zoom_holds_the_plan(zoom_sandbox, halaka_id)
     assert data["schedule"]["days"] in (["tuesday"], ["thursday", "friday"])
 
 
@@ -217,10 +234,7 @@ def test_moving_end_date_by_a_week_on_20_segments_costs_at_most_two_writes(
             if e["method"] in ("POST", "PATCH") and e["path"].startswith("/v2/")
         ]
         assert 1 <= len(writes) <= 2, writes
-    h = _row(created["id"])
-    planned = sessions(h.schedule, after=h.plan_after)
-    on_zoom = sorted(utc(o["start_time"]) for m in zoom_sandbox.meetings() for o in m["occurrences"])
-    assert on_zoom == [s.start_utc for s in planned]
+    _zoom_holds_the_plan(zoom_sandbox, created["id"])
     assert all(len(ids) == 1 for ids in keyed_meetings(zoom_sandbox).values())
 
 
@@ -246,13 +260,7 @@ def test_kill_during_the_adoption_list_makes_one_meeting(client, make_user, work
     zoom_sandbox.fault(kind="hold", count=1, seconds=3, match="list")
     teacher = make_user("teacher")
     halaka_id = create(client, teacher, title=ARABIC_TITLE, description=ARABIC_LONG)["id"]
-    wait_for(
-        lambda: any(r["operation"] == "list" and r["status"] is None for r in zoom_sandbox.requests_log()),
-        30,
-        what="the adoption list to be held",
-    )
-    worker.kill()
-    worker.start()
+    _kill_while_held(zoom_sandbox, worker, "list")
     data = wait_status(client, teacher, halaka_id, timeout=60, worker=worker)
     assert data["zoomStatus"] == "ready", data
     assert len(creates(zoom_sandbox)) == 1
@@ -270,18 +278,9 @@ def test_kill_during_an_update_ends_on_the_new_schedule(client, make_user, worke
         f"/api/v1/halaka/{halaka_id}", json={"schedule": {"startTime": "06:15"}}, headers=teacher.headers
     )
     assert r.status_code == 200
-    wait_for(
-        lambda: any(r["operation"] == "update" and r["status"] is None for r in zoom_sandbox.requests_log()),
-        30,
-        what="the update to be held",
-    )
-    worker.kill()
-    worker.start()
+    _kill_while_held(zoom_sandbox, worker, "update")
     data = wait_status(client, teacher, halaka_id, timeout=60, worker=worker)
     assert data["zoomStatus"] == "ready", data
     assert len(creates(zoom_sandbox)) == 2
     assert_one_meeting_per_segment(zoom_sandbox, [data])
-    h = _row(halaka_id)
-    planned = sessions(h.schedule, after=h.plan_after)
-    on_zoom = sorted(utc(o["start_time"]) for m in zoom_sandbox.meetings() for o in m["occurrences"])
-    assert on_zoom == [s.start_utc for s in planned]
+    _zoom_holds_the_plan(zoom_sandbox, halaka_id)
