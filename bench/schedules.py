@@ -1,5 +1,5 @@
 """What planning a schedule costs per request: the slowest accepted and the slowest refused schedule for
-`POST /halaka/`, `PATCH /halaka/{id}` and `GET /halaka/{id}/sessions` (DESIGN.md 8: every accepted or
+`POST /halaka/`, `PATCH /halaka/{id}` and `GET /halaka/{id}/sessions` (the bar: every accepted or
 refused schedule costs milliseconds).
 
 python -m bench.schedules [--repeat N]     (this part only; `make bench` runs it with the others)

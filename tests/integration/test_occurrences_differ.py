@@ -46,7 +46,7 @@ class FakeZoom:
         self.meetings[meeting["id"]] = meeting
         return dict(meeting)
 
-    def update_meeting(self, meeting_id: int, payload: dict) -> None:
+    def update_meeting(self, meeting_id: int, payload: dict, host: str | None = None) -> None:
         self.calls.append("update")
         self.meetings[meeting_id]["payload"] = payload
         self.meetings[meeting_id]["occurrences"] = self._occurrences(payload, payload["timezone"])
