@@ -1,7 +1,7 @@
 """lifecycle: a fingerprint of the Zoom fields each segment was last given (only changed ones are PATCHed)
 
 Revision ID: i09_lifecycle
-Revises: 0002
+Revises: i10_trust
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i09_lifecycle"
-down_revision: str | None = "0002"
+down_revision: str | None = "i10_trust"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
