@@ -131,7 +131,9 @@ def get_meeting(meeting_id: str) -> Response:
     st = state()
     with st.lock:
         meeting = _meeting(meeting_id)
-        meeting.data["start_url"] = start_url(meeting.id, st.issue_start_token())  # a fresh link each time
+        token = meeting.data["start_url"].rsplit("zak=", 1)[-1]
+        if st.start_token_expires_in(token) <= 0:  # expired: GET hands out a fresh link, as Zoom does
+            meeting.data["start_url"] = start_url(meeting.id, st.issue_start_token())
         return json_ok(meeting.public())
 
 

@@ -213,7 +213,7 @@ def test_daily_limit_waits_until_midnight_with_a_readable_error(client, make_use
 def test_moving_end_date_by_a_week_on_20_segments_costs_at_most_two_writes(
     client, make_user, worker, zoom_sandbox
 ):
-    teacher = make_user("teacher")
+    teacher = make_user("teacher", zoom_user_id="host@example.com")  # its own host: no shared budget
     created = create(client, teacher, frequency="daily", length_days=959)
     data = wait_status(client, teacher, created["id"], timeout=120, worker=worker)
     assert data["zoomStatus"] == "ready" and len(data["zoomMeetings"]) == 20
