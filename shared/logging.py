@@ -20,7 +20,8 @@ import re
 import sys
 import threading
 from datetime import UTC, datetime
-from typing import IO, Any
+from types import TracebackType
+from typing import IO, Any, cast
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -128,23 +129,29 @@ def configure_logging(level: str = "INFO") -> None:
     if any(getattr(h, "_halaka_json", False) for h in root.handlers):
         return
     handler = json_handler()
-    handler._halaka_json = True  # type: ignore[attr-defined]
+    handler._halaka_json = True  # type: ignore[attr-defined]  # our mark on a stdlib handler: see above
     root.addHandler(handler)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     sys.excepthook = _log_uncaught
     threading.excepthook = lambda args: _log_uncaught(args.exc_type, args.exc_value, args.exc_traceback)
 
 
-def _log_uncaught(exc_type: type[BaseException], exc: BaseException | None, tb: object) -> None:
+def _log_uncaught(exc_type: type[BaseException], exc: BaseException | None, tb: TracebackType | None) -> None:
     if issubclass(exc_type, KeyboardInterrupt):
-        sys.__excepthook__(exc_type, exc or exc_type(), tb)  # type: ignore[arg-type]
+        sys.__excepthook__(exc_type, exc or exc_type(), tb)
         return
-    logging.getLogger("uncaught").critical("uncaught exception", exc_info=(exc_type, exc, tb))
+    # `exc` is None only from threading.excepthook (its exc_value is optional); logging formats that too
+    info = cast("tuple[type[BaseException], BaseException, TracebackType | None]", (exc_type, exc, tb))
+    logging.getLogger("uncaught").critical("uncaught exception", exc_info=info)
 
 
-def write_signal_safe(message: str, stream: IO[str] = sys.__stderr__, logger: str = "celery.worker") -> None:
+def write_signal_safe(
+    message: str, stream: IO[str] | None = sys.__stderr__, logger: str = "celery.worker"
+) -> None:
     """One JSON line written with a bare `os.write` (no logging lock): usable inside a signal handler, where
     Celery prints its shutdown messages."""
     record = logging.LogRecord(logger, logging.INFO, __file__, 0, message.strip(), None, None)
+    if stream is None:  # a process started without stderr
+        return
     with contextlib.suppress(OSError, ValueError):  # best effort, like the message it replaces
         os.write(stream.fileno(), (JsonLogFormatter().format(record) + "\n").encode())

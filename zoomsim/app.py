@@ -13,7 +13,7 @@ from zoomsim.state import SandboxState
 
 def create_app(settings: ServerSettings | None = None) -> Flask:
     app = Flask("zoomsim")
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # Flask's default provider has it; its base does not
     app.extensions["zoomsim"] = SandboxState(settings or ServerSettings())
     gateway.install(app)
     app.register_blueprint(api.bp)

@@ -11,6 +11,7 @@ from functools import wraps
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from flask_openapi3.request import _validate_request
+from flask_openapi3.types import ResponseDict
 from flask_openapi3.utils import parse_parameters
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
@@ -133,6 +134,8 @@ ERROR_RESPONSES: dict[int, type[BaseModel]] = {
 }
 
 
-def responses(ok: dict[int, type[BaseModel]], *errors: int) -> dict[int, type[BaseModel]]:
+def responses(ok: dict[int, type[BaseModel]], *errors: int) -> ResponseDict:
     """The documented responses of one operation: its success body plus the listed error codes."""
-    return {**ok, **{code: ERROR_RESPONSES[code] for code in (400, 500, *errors)}}
+    documented: ResponseDict = {code: model for code, model in ok.items()}
+    documented.update({code: ERROR_RESPONSES[code] for code in (400, 500, *errors)})
+    return documented
