@@ -12,6 +12,10 @@ DELETE_TASK = "halaka.delete"
 RECONCILE_TASK = "halaka.reconcile"
 PURGE_REVOKED_TASK = "auth.purge_revoked_logins"
 PURGE_REVOKED_INTERVAL = 3600.0
+DRIFT_CHECK_TASK = "halaka.drift_check"
+WEBHOOK_QUEUE = "webhooks"
+WEBHOOK_TASK = "webhooks.process"
+WEBHOOK_SWEEP_TASK = "webhooks.sweep"
 
 # A message a dead worker had taken comes back only after this long (Redis transport). Countdowns stay
 # far below it; longer waits are stored in Postgres and picked up by the reconciler (DESIGN.md 6).
@@ -29,6 +33,7 @@ def configure(app: Celery, settings: Settings) -> Celery:
         task_routes={
             "halaka.*": {"queue": ZOOM_QUEUE, "exchange": ""},
             "auth.*": {"queue": ZOOM_QUEUE, "exchange": ""},
+            "webhooks.*": {"queue": WEBHOOK_QUEUE, "exchange": ""},
         },
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -43,6 +48,8 @@ def configure(app: Celery, settings: Settings) -> Celery:
         beat_schedule={
             "reconcile": {"task": RECONCILE_TASK, "schedule": settings.reconcile_interval_seconds},
             "purge-revoked-logins": {"task": PURGE_REVOKED_TASK, "schedule": PURGE_REVOKED_INTERVAL},
+            "webhook-sweep": {"task": WEBHOOK_SWEEP_TASK, "schedule": settings.reconcile_interval_seconds},
+            "drift-check": {"task": DRIFT_CHECK_TASK, "schedule": settings.drift_check_interval_seconds},
         },
     )
     return app

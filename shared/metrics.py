@@ -56,6 +56,17 @@ WEBHOOK_EVENTS = Counter(
     "Zoom webhook events received, by event type and outcome",
     ["event", "outcome"],
 )
+WEBHOOK_EVENT_NAMES = frozenset(
+    {
+        "endpoint.url_validation",
+        "meeting.started",
+        "meeting.ended",
+        "meeting.participant_joined",
+        "meeting.participant_left",
+        "meeting.updated",
+        "meeting.deleted",
+    }
+)
 WEBHOOK_SIGNATURE_FAILURES = Counter(
     "halaka_webhook_signature_failures_total",
     "Zoom webhook requests refused for a missing or wrong signature",
@@ -177,6 +188,17 @@ def _mirror(key: str, field: str) -> None:
         get_redis().hincrby(key, field, 1)
     except redis.RedisError:
         log.debug("metric not mirrored", extra={"metric": key})
+
+
+def record_webhook_event(event: str, outcome: str) -> None:
+    """A webhook event by type and what became of it (stored, duplicate, processed…); event names the
+    platform does not handle share one label, so a signed sender cannot grow the series."""
+    WEBHOOK_EVENTS.labels(event if event in WEBHOOK_EVENT_NAMES else "other", outcome).inc()
+
+
+def record_webhook_signature_failure(reason: str) -> None:
+    """A webhook refused before verification succeeded (`reason` goes to the log line, not a label)."""
+    WEBHOOK_SIGNATURE_FAILURES.inc()
 
 
 def read_mirror(key: str) -> dict[str, int]:

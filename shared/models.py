@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     Time,
@@ -177,3 +178,74 @@ class HostCredentialAudit(Base):
     halaka_id: Mapped[int] = mapped_column(Integer)
     meeting_id: Mapped[int] = mapped_column(BigInteger)
     credential: Mapped[str] = mapped_column(String(32))
+
+
+# --- Zoom webhooks, meeting instances and attendance (issue 15) ---
+
+
+class WebhookEvent(Base):
+    """A verified Zoom webhook delivery, stored raw before anything else happens (deduplicated by body)."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (
+        Index("ix_webhook_events_unprocessed", "enqueued_at", postgresql_where=text("processed_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(64), unique=True)
+    event: Mapped[str] = mapped_column(String(100))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = _now()
+    enqueued_at: Mapped[datetime] = _now()
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str | None] = mapped_column(Text)
+
+
+class InstanceStatus(enum.StrEnum):
+    live = "live"
+    ended = "ended"
+    cancelled = "cancelled"
+
+
+class MeetingInstance(Base):
+    """What Zoom reported about one scheduled session: an instance that ran (live/ended, with Zoom's
+    per-instance uuid and the actual times), or an occurrence deleted in Zoom (cancelled, no uuid)."""
+
+    __tablename__ = "meeting_instances"
+    __table_args__ = (
+        Index(
+            "uq_meeting_instances_cancelled",
+            "halaka_id",
+            "scheduled_start",
+            unique=True,
+            postgresql_where=text("uuid IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    halaka_id: Mapped[int] = mapped_column(ForeignKey("halakat.id", ondelete="CASCADE"), index=True)
+    meeting_id: Mapped[int] = mapped_column(BigInteger)
+    scheduled_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    uuid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class AttendanceInterval(Base):
+    """One stretch of a participant in a meeting instance; rejoins are separate rows, merged when read."""
+
+    __tablename__ = "attendance_intervals"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("meeting_instances.id", ondelete="CASCADE"), index=True
+    )
+    identity: Mapped[str] = mapped_column(String(220))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(200))
+    participant_uuid: Mapped[str | None] = mapped_column(String(64))
+    joined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -68,6 +68,17 @@ class Settings(BaseSettings):
     schedule_horizon_days: int = Field(default=731, ge=0, le=36_600)
     schedule_max_span_days: int = Field(default=1827, ge=0, le=36_600)
 
+    # --- Zoom webhooks, attendance and drift (issue 15) ---
+    zoom_webhook_secret_token: SecretStr | None = None
+    zoom_webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    zoom_webhook_max_body_bytes: int = Field(default=65_536, ge=1024)
+    zoom_drift_policy: Literal["heal", "flag"] = "heal"
+    drift_check_interval_seconds: float = Field(default=3600.0, gt=0)
+    customer_key_secret: SecretStr | None = None
+    attendance_late_minutes: int = Field(default=10, ge=0, le=1440)
+    attendance_min_presence_percent: int = Field(default=50, ge=0, le=100)
+    # --- end issue 15 ---
+
     @property
     def broker_url(self) -> str:
         return self.celery_broker_url or self.redis_url

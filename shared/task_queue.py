@@ -26,16 +26,17 @@ def producer() -> Celery:
     return configure(Celery("halaka-producer"), get_settings())
 
 
-def enqueue(task_name: str, halaka_id: int) -> bool:
-    """Send a task carrying only the halaka id; False (logged) when the broker is unreachable.
+def enqueue(task_name: str, row_id: int) -> bool:
+    """Send a task carrying only a row id (a halaka's, a webhook event's); False (logged) when the broker
+    is unreachable.
 
-    The halaka row is already committed, so a lost enqueue only delays the work: the reconciler
-    finds rows left pending and enqueues them.
+    The row is already committed, so a lost enqueue only delays the work: the reconcilers find rows
+    left pending (halakat, unprocessed webhook events) and enqueue them.
     """
     try:
-        producer().send_task(task_name, args=[halaka_id], retry=False)
+        producer().send_task(task_name, args=[row_id], retry=False)
     except Exception:  # noqa: BLE001 - any broker failure is recoverable by the reconciler
-        log.warning("enqueue failed; the reconciler will pick it up", extra={"halaka_id": halaka_id})
+        log.warning("enqueue failed; the reconciler will pick it up", extra={"task": task_name, "id": row_id})
         return False
     return True
 

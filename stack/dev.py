@@ -34,6 +34,7 @@ SANDBOX_DEFAULTS = {
     "ZOOM_SDK_SECRET": "sandbox-sdk-secret-for-local-development",
     "ZOOM_DEFAULT_HOST_USER": "host@example.com",
 }
+SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret-token"
 
 
 def _embedded(env: dict[str, str], services: list[Service]) -> None:
@@ -59,6 +60,10 @@ def sandbox_env(env: dict[str, str]) -> str | None:
     env["ZOOM_SANDBOX_ACCOUNT_ID"] = env["ZOOM_ACCOUNT_ID"]
     env["ZOOM_SANDBOX_CLIENT_ID"] = env["ZOOM_CLIENT_ID"]
     env["ZOOM_SANDBOX_CLIENT_SECRET"] = env["ZOOM_CLIENT_SECRET"]
+    # the sandbox sends its webhooks to this stack's endpoint, signed with this stack's secret
+    env.setdefault("ZOOM_WEBHOOK_SECRET_TOKEN", SANDBOX_WEBHOOK_SECRET)
+    env["ZOOM_SANDBOX_WEBHOOK_URL"] = f"http://127.0.0.1:{env.get('API_PORT', '8000')}/api/v1/zoom/webhook"
+    env["ZOOM_SANDBOX_WEBHOOK_SECRET"] = env["ZOOM_WEBHOOK_SECRET_TOKEN"]
     return base
 
 
@@ -120,10 +125,12 @@ def main() -> int:
         if sandbox:
             roles.append(RoleProcess("sandbox", env).start())
             wait_for_port(int(env["ZOOM_SANDBOX_PORT"]), proc=roles[-1].proc)
-        for role in ("api", "worker", "beat", "flower"):
-            roles.append(RoleProcess(role, env).start())
         api_port, flower_port = env.get("API_PORT", "8000"), env.get("FLOWER_PORT", "5555")
-        wait_for_port(int(api_port), proc=roles[-4].proc)
+        api = RoleProcess("api", env).start()
+        roles.append(api)
+        for role in ("worker", "webhook-worker", "beat", "flower"):
+            roles.append(RoleProcess(role, env).start())
+        wait_for_port(int(api_port), proc=api.proc)
         print("\nHalaka Zoom backend is up:", flush=True)
         print(f"  API      http://127.0.0.1:{api_port}/api/v1  (docs: /api/v1/docs)")
         print(f"  Flower   http://127.0.0.1:{flower_port}")

@@ -13,7 +13,7 @@ from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ROLES = ("migrate", "api", "worker", "beat", "flower", "sandbox")
+ROLES = ("migrate", "api", "worker", "webhook-worker", "beat", "flower", "sandbox")
 
 
 API_SERVERS = ("granian", "gunicorn")
@@ -102,6 +102,22 @@ def command(role: str) -> list[str]:
             env.get("WORKER_CONCURRENCY", "2"),
             "-n",
             env.get("WORKER_NAME", "zoom@%h"),
+            "--loglevel",
+            env.get("LOG_LEVEL", "INFO"),
+            "-E",
+        ]
+    if role == "webhook-worker":
+        # Zoom's events, on their own queue so that they are processed while the zoom queue is busy
+        # (and scaled on their own: `docker compose up --scale webhook-worker=N`).
+        return [
+            *celery,
+            "worker",
+            "-Q",
+            "webhooks",
+            "-c",
+            env.get("WEBHOOK_WORKER_CONCURRENCY", "2"),
+            "-n",
+            env.get("WEBHOOK_WORKER_NAME", "webhooks@%h"),
             "--loglevel",
             env.get("LOG_LEVEL", "INFO"),
             "-E",

@@ -17,7 +17,7 @@ import redis
 
 from tests import zoom_spec_files
 
-pytest_plugins = ["tests.fixtures", "tests.sandbox_fixture", "tests.worker_fixture"]
+pytest_plugins = ["tests.fixtures", "tests.sandbox_fixture", "tests.worker_fixture", "tests.webhook_fixture"]
 
 _TMP = Path(tempfile.mkdtemp(prefix="halaka-test-"))
 METRICS_TOKEN = "test-metrics-token-" + "m" * 20

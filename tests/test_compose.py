@@ -30,12 +30,20 @@ def test_compose_services_use_the_entry_point():
         "migrate": ["migrate"],
         "api": ["api"],
         "worker": ["worker"],
+        "webhook-worker": ["webhook-worker"],
         "beat": ["beat"],
         "flower": ["flower"],
         "sandbox": ["sandbox"],
     }
     assert set(roles) == set(ROLES)
     assert compose["services"]["sandbox"]["profiles"] == ["sandbox"]
+
+
+def test_webhook_worker_consumes_only_the_webhooks_queue():
+    argv = command("webhook-worker")
+    assert argv[argv.index("-Q") + 1] == "webhooks"
+    assert "webhooks" not in command("worker")[command("worker").index("-Q") + 1].split(",")
+
 
 
 def test_make_run_spawns_roles_through_the_entry_point(monkeypatch, tmp_path):
@@ -65,7 +73,7 @@ def test_make_run_spawns_roles_through_the_entry_point(monkeypatch, tmp_path):
     monkeypatch.setenv("REDIS_URL", "redis://unused/0")
     assert dev.main() == 1  # the recorded roles never run, so the supervisor stops at once
     assert started[0] == "once:migrate"
-    assert {"api", "worker", "beat", "flower", "sandbox"} <= set(started[1:]) <= set(ROLES)
+    assert {"api", "worker", "webhook-worker", "beat", "flower", "sandbox"} <= set(started[1:]) <= set(ROLES)
 
 
 def test_ops_profile_scrapes_every_role_and_provisions_grafana():

@@ -23,8 +23,15 @@ from api.errors import ApiError
 from api.extensions import limiter
 from api.responses import created, ok
 from api.schemas.common import responses, validated
-from api.schemas.zoom import SignatureBody, SignatureEnvelope, SignatureOut, ZakBody, ZakResponse
+from api.schemas.zoom import (
+    SignatureBody,
+    SignatureEnvelope,
+    SignatureOut,
+    ZakBody,
+    ZakResponse,
+)
 from shared.access import Viewer, can_fetch_zak, can_sign
+from shared.customer_key import customer_key
 from shared.db import get_engine, read_connections
 from shared.models import Enrollment, Halaka, User, ZoomMeeting, ZoomStatus
 from shared.settings import get_settings
@@ -148,7 +155,10 @@ def signature(body: SignatureBody):
         video_webrtc_mode=body.video_webrtc_mode,
     )
     return _no_store(
-        created("Zoom signature generated successfully", SignatureOut(signature=token, sdk_key=key))
+        created(
+            "Zoom signature generated successfully",
+            SignatureOut(signature=token, sdk_key=key, customer_key=customer_key(user_id)),
+        )
     )
 
 

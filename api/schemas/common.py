@@ -131,6 +131,7 @@ ERROR_RESPONSES: dict[int, type[BaseModel]] = {
     429: ErrorResponse,
     500: ErrorResponse,
     502: ErrorResponse,
+    503: ErrorResponse,
 }
 
 

@@ -84,6 +84,10 @@ class SignatureBody(ApiModel):
 class SignatureOut(ApiModel):
     signature: str
     sdk_key: str
+    customer_key: str = Field(
+        description="The caller's stable opaque key (at most 35 characters): pass it as the SDK join's "
+        "customerKey so that Zoom's participant events name this user (attendance)"
+    )
 
 
 class SignatureEnvelope(CreatedEnvelope[SignatureOut]):
@@ -101,6 +105,15 @@ class ZakBody(ApiModel):
     @classmethod
     def _missing(cls, data: object) -> object:
         return _absent_as_missing(data, "userId", "user_id")
+
+
+class WebhookAck(BaseModel):
+    """The acknowledgement of a verified delivery; `endpoint.url_validation` also gets Zoom's two fields."""
+
+    status: Literal["success"] = "success"
+    message: str
+    plainToken: str | None = None
+    encryptedToken: str | None = None
 
 
 class ZakResponse(BaseModel):

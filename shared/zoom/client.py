@@ -26,6 +26,7 @@ from shared.forks import after_fork_in_child
 from shared.metrics import record_budget_wait, record_rate_limited, record_zoom_response
 from shared.redis_client import get_redis
 from shared.settings import Settings, get_settings
+from shared.zoom import own_writes
 from shared.zoom.errors import (
     CODE_INVALID_TOKEN,
     CODE_MEETING_NOT_FOUND,
@@ -73,6 +74,7 @@ class ZoomClient:
         self._budget = rate_budget or RateBudget.from_settings(settings, redis_client)
         self._tokens = tokens or TokenProvider(settings, redis_client)
         self._budget_timeout = budget_timeout
+        self._redis = redis_client
         self.on_request = on_request
 
     def create_meeting(self, user_id: str, payload: Mapping[str, Any]) -> dict:
@@ -89,6 +91,7 @@ class ZoomClient:
     ) -> None:
         """`PATCH /meetings/{meetingId}` (204, no body): re-GET for the fresh fields. `host` (the meeting's
         host user) is counted in the hosts' daily writes."""
+        own_writes.remember(self._redis, "update", meeting_id)
         self._request("PATCH", MEETING, {"meetingId": meeting_id}, body=payload)
         if host:
             self._count_write(host)
@@ -102,6 +105,7 @@ class ZoomClient:
 
     def delete_meeting(self, meeting_id: int | str) -> bool:
         """True when deleted now, False when Zoom says it does not exist (3001): already gone."""
+        own_writes.remember(self._redis, "delete", meeting_id)
         try:
             self._request("DELETE", MEETING, {"meetingId": meeting_id})
         except ZoomNotFound as exc:

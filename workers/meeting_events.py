@@ -1,0 +1,239 @@
+"""Zoom's meeting and participant events become meeting instances and attendance intervals.
+
+Every function runs inside the processing transaction of one stored event, under a transaction-level
+advisory lock on the meeting id, so events of one meeting never interleave. Each is idempotent (a
+replay changes nothing) and order-tolerant: Zoom may deliver `ended` before `started` or a leave before
+its join (a retried delivery overtakes later ones), and each of them fills in what it knows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from shared.attendance import nearest_start
+from shared.customer_key import customer_key
+from shared.models import (
+    AttendanceInterval,
+    Enrollment,
+    Halaka,
+    InstanceStatus,
+    MeetingInstance,
+    Role,
+    User,
+    ZoomMeeting,
+)
+from shared.zoom.recurrence import sessions
+
+MAX_NAME = 200
+
+
+class InvalidEvent(ValueError):
+    """The payload lacks what the event needs; stored and marked, never retried."""
+
+
+def parse_time(value: Any, field: str) -> datetime:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidEvent(f"{field} is missing")
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidEvent(f"{field} is not a date-time") from None
+    if parsed.utcoffset() is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def meeting_number(obj: dict[str, Any]) -> int:
+    """`object.id`: a string in started/ended/participant events, an integer in deleted/updated."""
+    value = obj.get("id")
+    text = str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    if not text.isdigit() or len(text) > 19:
+        raise InvalidEvent("object.id is not a meeting number")
+    return int(text)
+
+
+def lock_meeting(s: Session, meeting_id: int) -> None:
+    s.execute(select(func.pg_advisory_xact_lock(meeting_id)))
+
+
+def meeting_row(s: Session, meeting_id: int) -> ZoomMeeting | None:
+    return s.scalar(select(ZoomMeeting).where(ZoomMeeting.meeting_id == meeting_id))
+
+
+def segment_starts(halaka: Halaka, row: ZoomMeeting) -> list[datetime]:
+    """The scheduled starts this Zoom meeting (one segment) holds."""
+    return [
+        x.start_utc for x in sessions(halaka.schedule) if row.first_start <= x.start_utc <= row.last_start
+    ]
+
+
+def _instance(s: Session, row: ZoomMeeting, uuid: str, at: datetime) -> MeetingInstance:
+    instance = s.scalar(select(MeetingInstance).where(MeetingInstance.uuid == uuid))
+    if instance is None:
+        scheduled = nearest_start(segment_starts(row.halaka, row), at) or at
+        instance = MeetingInstance(
+            halaka_id=row.halaka_id,
+            meeting_id=row.meeting_id,
+            scheduled_start=scheduled,
+            uuid=uuid,
+            status=InstanceStatus.live.value,
+        )
+        s.add(instance)
+        s.flush()
+    return instance
+
+
+def _uuid(obj: dict[str, Any]) -> str:
+    uuid = obj.get("uuid")
+    if not isinstance(uuid, str) or not 0 < len(uuid) <= 64:
+        raise InvalidEvent("object.uuid is missing")
+    return uuid
+
+
+def _ours(s: Session, obj: dict[str, Any]) -> ZoomMeeting | None:
+    meeting_id = meeting_number(obj)
+    lock_meeting(s, meeting_id)
+    return meeting_row(s, meeting_id)
+
+
+def on_started(s: Session, obj: dict[str, Any]) -> str:
+    row = _ours(s, obj)
+    if row is None:
+        return "not a platform meeting"
+    started = parse_time(obj.get("start_time"), "object.start_time")
+    instance = _instance(s, row, _uuid(obj), started)
+    instance.started_at = started
+    if instance.status != InstanceStatus.ended:
+        instance.status = InstanceStatus.live.value
+    return "live"
+
+
+def on_ended(s: Session, obj: dict[str, Any]) -> str:
+    row = _ours(s, obj)
+    if row is None:
+        return "not a platform meeting"
+    started = parse_time(obj.get("start_time"), "object.start_time")
+    instance = _instance(s, row, _uuid(obj), started)
+    instance.started_at = instance.started_at or started
+    instance.ended_at = parse_time(obj.get("end_time"), "object.end_time")
+    instance.status = InstanceStatus.ended.value
+    return "ended"
+
+
+def _participant_instance(s: Session, obj: dict[str, Any], at: datetime) -> MeetingInstance | None:
+    uuid = _uuid(obj)
+    meeting_id = meeting_number(obj) if obj.get("id") not in (None, "") else None
+    if meeting_id is not None:
+        lock_meeting(s, meeting_id)
+    instance = s.scalar(select(MeetingInstance).where(MeetingInstance.uuid == uuid))
+    if instance is not None or meeting_id is None:
+        return instance
+    row = meeting_row(s, meeting_id)
+    return _instance(s, row, uuid, at) if row is not None else None
+
+
+def _people_by_key(s: Session, halaka_id: int) -> dict[str, User]:
+    """Customer keys of everyone who may sign into this halaka's meetings: its teacher, its enrolled
+    students and the admins (a key is an HMAC, so it is matched, never reversed)."""
+    enrolled = select(Enrollment.student_id).where(Enrollment.halaka_id == halaka_id)
+    teacher = select(Halaka.teacher_id).where(Halaka.id == halaka_id)
+    people = s.scalars(
+        select(User).where(or_(User.id.in_(enrolled), User.id.in_(teacher), User.role == Role.admin))
+    )
+    return {customer_key(u.id): u for u in people}
+
+
+def identify(s: Session, halaka_id: int, participant: dict[str, Any]) -> tuple[str, int | None, str]:
+    """(identity, user id, name): by customer_key, else a signed-in participant's e-mail matching a
+    user, else a guest known by display name."""
+    key = participant.get("customer_key")
+    user = _people_by_key(s, halaka_id).get(key) if isinstance(key, str) and key else None
+    email = participant.get("email")
+    if user is None and isinstance(email, str) and "@" in email:
+        user = s.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is not None:
+        return f"user:{user.id}", user.id, user.name
+    name = participant.get("user_name")
+    name = name.strip()[:MAX_NAME] if isinstance(name, str) and name.strip() else "Guest"
+    return f"guest:{name.casefold()}", None, name
+
+
+def _participant(obj: dict[str, Any]) -> dict[str, Any]:
+    participant = obj.get("participant")
+    if not isinstance(participant, dict):
+        raise InvalidEvent("object.participant is missing")
+    return participant
+
+
+def _intervals(s: Session, instance: MeetingInstance, identity: str) -> list[AttendanceInterval]:
+    return list(
+        s.scalars(
+            select(AttendanceInterval).where(
+                AttendanceInterval.instance_id == instance.id, AttendanceInterval.identity == identity
+            )
+        )
+    )
+
+
+def on_joined(s: Session, obj: dict[str, Any]) -> str:
+    participant = _participant(obj)
+    joined = parse_time(participant.get("join_time"), "participant.join_time")
+    instance = _participant_instance(s, obj, joined)
+    if instance is None:
+        return "not a platform meeting"
+    identity, user_id, name = identify(s, instance.halaka_id, participant)
+    intervals = _intervals(s, instance, identity)
+    if any(i.joined_at == joined for i in intervals):
+        return "already recorded"
+    early_leave = [
+        i for i in intervals if i.joined_at is None and i.left_at is not None and i.left_at >= joined
+    ]
+    if early_leave:  # its leave was processed first
+        min(early_leave, key=lambda i: i.left_at).joined_at = joined
+        return "joined"
+    s.add(
+        AttendanceInterval(
+            instance_id=instance.id,
+            identity=identity,
+            user_id=user_id,
+            name=name,
+            participant_uuid=_short(participant.get("participant_uuid")),
+            joined_at=joined,
+        )
+    )
+    return "joined"
+
+
+def on_left(s: Session, obj: dict[str, Any]) -> str:
+    participant = _participant(obj)
+    left = parse_time(participant.get("leave_time"), "participant.leave_time")
+    instance = _participant_instance(s, obj, left)
+    if instance is None:
+        return "not a platform meeting"
+    identity, user_id, name = identify(s, instance.halaka_id, participant)
+    intervals = _intervals(s, instance, identity)
+    if any(i.left_at == left for i in intervals):
+        return "already recorded"
+    open_ = [i for i in intervals if i.left_at is None and i.joined_at is not None and i.joined_at <= left]
+    if open_:
+        max(open_, key=lambda i: i.joined_at).left_at = left
+        return "left"
+    s.add(
+        AttendanceInterval(
+            instance_id=instance.id,
+            identity=identity,
+            user_id=user_id,
+            name=name,
+            participant_uuid=_short(participant.get("participant_uuid")),
+            left_at=left,
+        )
+    )
+    return "left before its join arrived"
+
+
+def _short(value: Any) -> str | None:
+    return value[:64] if isinstance(value, str) and value else None
