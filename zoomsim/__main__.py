@@ -39,6 +39,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=_env("USERS", ",".join(DEFAULT_USERS)),
         help="comma-separated host emails",
     )
+    parser.add_argument("--webhook-url", default=_env("WEBHOOK_URL", "") or None, help="where to send events")
+    parser.add_argument(
+        "--webhook-secret", default=_env("WEBHOOK_SECRET", "") or None, help="their secret token"
+    )
     parser.add_argument(
         "--quiet",
         action="store_true",
@@ -59,6 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         client_secret=args.client_secret,
         users=tuple(u.strip() for u in args.users.split(",") if u.strip()),
         log_requests=not args.quiet,
+        webhook_url=args.webhook_url,
+        webhook_secret=args.webhook_secret,
     )
     server = make_server(args.host, args.port, create_app(settings), threaded=True)
     stop = threading.Event()

@@ -24,6 +24,7 @@ from zoomsim.meetings import (
 )
 from zoomsim.ratelimit import http_date, next_utc_midnight
 from zoomsim.validation import parse_meeting_body
+from zoomsim.webhooks import emit_deleted, emit_updated
 
 bp = Blueprint("api", __name__)
 
@@ -150,7 +151,9 @@ def update_meeting(meeting_id: str) -> Response:
             host = st.users.get(meeting.host_user_id)
             if host is not None and not host.can_host:
                 raise may_not_host()
+            old = meeting.public()
             apply_update(meeting, parse_meeting_body(_body(), creating=False), utc_now())
+        emit_updated(st, meeting, old, meeting.data["host_email"])
     return Response(status=204)
 
 
@@ -164,6 +167,7 @@ def delete_meeting(meeting_id: str) -> Response:
             delete_occurrence(meeting, occurrence_id)
         else:
             del st.meetings[meeting.id]
+        emit_deleted(st, meeting, meeting.data["host_email"], occurrence_id)
     return Response(status=204)
 
 

@@ -24,6 +24,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "token_ttl": 3600,
     "start_url_ttl": 7200,
     "seed": None,
+    "webhook_url": None,
+    "webhook_secret": None,
+    "webhook_delay_scale": 1.0,
+    "webhook_timeout_seconds": 3.0,
 }
 
 
@@ -40,6 +44,8 @@ class ServerSettings:
     client_secret: str = DEFAULT_CLIENT_SECRET
     users: tuple[str, ...] = DEFAULT_USERS
     log_requests: bool = True
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
 
 
 @dataclass
@@ -79,6 +85,12 @@ def _checked(key: str, value: Any, current: Any) -> Any:
     if key == "outage":
         if not isinstance(value, bool):
             raise ValueError("outage must be a boolean")
+        return value
+    if key in ("webhook_url", "webhook_secret"):
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ValueError(f"{key} must be a non-empty string or null")
+        if key == "webhook_url" and value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("webhook_url must be an http(s) URL")
         return value
     if key == "seed":
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):

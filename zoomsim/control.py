@@ -255,6 +255,23 @@ class SandboxControl:
     def meetings(self) -> list[dict[str, Any]]:
         return self._call("GET", "/meetings")
 
+    def portal_update(self, meeting_id: int | str, **changes: Any) -> dict[str, Any]:
+        """Change a meeting as in Zoom's web portal (sends meeting.updated when configured)."""
+        return self._call("PATCH", f"/meetings/{meeting_id}", json=changes)
+
+    def portal_delete(self, meeting_id: int | str, occurrence_id: str | None = None) -> None:
+        """Delete a meeting, or one occurrence, as in Zoom's web portal (sends meeting.deleted)."""
+        params = {"occurrence_id": occurrence_id} if occurrence_id else None
+        self._call("DELETE", f"/meetings/{meeting_id}", params=params)
+
+    def simulate(self, meeting_id: int | str, **body: Any) -> dict[str, Any]:
+        """Play a class on a meeting (see `POST /_sandbox/meetings/{id}/simulate`)."""
+        return self._call("POST", f"/meetings/{meeting_id}/simulate", json=body)
+
+    def webhooks(self) -> dict[str, Any]:
+        """`{"pending": n, "deliveries": [...]}`: every webhook delivery attempt so far."""
+        return self._call("GET", "/webhooks")
+
     def access_token(self) -> str:
         """Mint an access token the way a Server-to-Server OAuth client does."""
         response = self._http.post(

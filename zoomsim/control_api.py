@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -11,8 +12,11 @@ from zoomsim.config import user_id_for
 from zoomsim.errors import ZoomError
 from zoomsim.faults import parse_fault
 from zoomsim.gateway import json_ok, state
-from zoomsim.meetings import User
-from zoomsim.validation import parse_timezone
+from zoomsim.meetings import StoredMeeting, User, apply_update, delete_occurrence, utc_now
+from zoomsim.validation import parse_meeting_body, parse_timezone
+from zoomsim.webhooks import Person, emit_deleted, emit_updated, simulate
+
+MAX_SIMULATED_STRETCHES = 500
 
 bp = Blueprint("control", __name__, url_prefix="/_sandbox")
 
@@ -156,3 +160,140 @@ def meetings() -> Response:
             host = st.users.get(meeting.host_user_id)
             out.append({**meeting.public(), "host_user": host.email if host else meeting.data["host_email"]})
     return jsonify(out)
+
+
+# --- Zoom's web portal and live classes, standing in for what people do outside the API ---
+
+
+def _stored(meeting_id: str) -> StoredMeeting | None:
+    return state().meetings.get(int(meeting_id)) if meeting_id.isdigit() else None
+
+
+def _operator(raw: Any, meeting: StoredMeeting) -> str:
+    operator = raw.get("operator") if isinstance(raw, dict) else None
+    return operator if isinstance(operator, str) and operator else meeting.data["host_email"]
+
+
+@bp.patch("/meetings/<meeting_id>")
+def portal_update(meeting_id: str) -> Response:
+    """Edit a meeting as its host would in Zoom's web portal (no daily limit); sends meeting.updated."""
+    st = state()
+    raw = _json()
+    with st.lock:
+        meeting = _stored(meeting_id)
+        if meeting is None:
+            return json_ok({"error": f"no such meeting: {meeting_id}"}, 404)
+        body = {k: v for k, v in raw.items() if k != "operator"} if isinstance(raw, dict) else raw
+        old = meeting.public()
+        try:
+            apply_update(meeting, parse_meeting_body(body, creating=False), utc_now())
+        except ZoomError as exc:
+            return _bad(exc.message)
+        emit_updated(st, meeting, old, _operator(raw, meeting))
+        return json_ok(meeting.public())
+
+
+@bp.delete("/meetings/<meeting_id>")
+def portal_delete(meeting_id: str) -> Response:
+    """Delete a meeting (or `?occurrence_id=` one occurrence) as in Zoom's portal; sends meeting.deleted."""
+    st = state()
+    occurrence_id = request.args.get("occurrence_id")
+    with st.lock:
+        meeting = _stored(meeting_id)
+        if meeting is None:
+            return json_ok({"error": f"no such meeting: {meeting_id}"}, 404)
+        if occurrence_id:
+            try:
+                delete_occurrence(meeting, occurrence_id)
+            except ZoomError as exc:
+                return _bad(exc.message)
+        else:
+            del st.meetings[meeting.id]
+        emit_deleted(st, meeting, _operator(request.args, meeting), occurrence_id)
+    return Response(status=204)
+
+
+def _number(raw: dict, key: str, default: float | None = None) -> float | None:
+    value = raw.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 24 * 60:
+        raise ValueError(f"{key} must be a number of minutes between 0 and 1440")
+    return float(value)
+
+
+def _text(raw: dict, key: str) -> str:
+    value = raw.get(key, "")
+    if not isinstance(value, str) or len(value) > 320:
+        raise ValueError(f"{key} must be a string")
+    return value
+
+
+def _next_start(meeting: StoredMeeting) -> datetime:
+    starts = [o["start_time"] for o in meeting.data.get("occurrences", []) if o["status"] == "available"]
+    value = starts[0] if starts else meeting.data.get("start_time") or utc_now().isoformat()
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _class_plan(raw: Any, meeting: StoredMeeting) -> tuple[datetime, datetime, list[dict]]:
+    if not isinstance(raw, dict):
+        raise ValueError("the body must be a JSON object")
+    start = _next_start(meeting)
+    if raw.get("start_time") is not None:
+        if not isinstance(raw["start_time"], str):
+            raise ValueError("start_time must be an ISO date-time")
+        start = datetime.fromisoformat(raw["start_time"].replace("Z", "+00:00"))
+        start = start if start.utcoffset() is not None else start.replace(tzinfo=UTC)
+    length = _number(raw, "duration", meeting.data["duration"])
+    end = start + timedelta(minutes=length or 0)
+    items = raw.get("participants", [])
+    if not isinstance(items, list) or len(items) > MAX_SIMULATED_STRETCHES:
+        raise ValueError(f"participants must be a list of at most {MAX_SIMULATED_STRETCHES}")
+    people: dict[tuple[str, str, str], Person] = {}
+    plan = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise ValueError("each participant is an object")
+        name, email, key = _text(item, "name") or "Guest", _text(item, "email"), _text(item, "customer_key")
+        person = people.setdefault((name, email, key), Person(name, email, key))
+        join = _number(item, "join", 0.0)
+        leave = _number(item, "leave", length)
+        if leave < join:
+            raise ValueError("leave must not come before join")
+        plan.append(
+            {
+                "person": person,
+                "join": start + timedelta(minutes=join),
+                "leave": start + timedelta(minutes=leave),
+            }
+        )
+    return start, end, plan
+
+
+@bp.post("/meetings/<meeting_id>/simulate")
+def simulate_class(meeting_id: str) -> Response:
+    """Play a class: meeting.started, each participant's joins and leaves in time order, meeting.ended.
+
+    Body: `{"start_time"?: ISO (default: the next available occurrence), "duration"?: minutes (default:
+    the meeting's), "participants": [{"name", "email"?, "customer_key"?, "join"?: minutes after the
+    start (0), "leave"?: minutes (the end)}]}`; one item per stretch, so a rejoin is a second item."""
+    st = state()
+    with st.lock:
+        meeting = _stored(meeting_id)
+        if meeting is None:
+            return json_ok({"error": f"no such meeting: {meeting_id}"}, 404)
+        try:
+            start, end, plan = _class_plan(_json(), meeting)
+        except ValueError as exc:
+            return _bad(str(exc))
+        uuid, events = simulate(meeting, st.settings.account_id, start, end, plan)
+    sent = [st.send_webhook(event) for event in events]
+    if not all(sent):
+        return _bad("configure webhook_url and webhook_secret first (PUT /_sandbox/config)")
+    return json_ok({"uuid": uuid, "events": [e["event"] for e in events]}, 201)
+
+
+@bp.get("/webhooks")
+def webhook_log() -> Response:
+    """Every delivery attempt: event, attempt number, the status answered (null: no answer), the body."""
+    return jsonify({"pending": state().webhooks.pending(), "deliveries": state().webhooks.entries()})

@@ -13,6 +13,7 @@ from zoomsim.config import Config, ServerSettings, user_id_for
 from zoomsim.faults import FaultQueue
 from zoomsim.meetings import StoredMeeting, User
 from zoomsim.ratelimit import DailyLimiter, PerSecondLimiter
+from zoomsim.webhooks import WebhookSender
 
 CATEGORIES = ("light", "medium", "heavy")
 
@@ -23,11 +24,16 @@ class SandboxState:
     def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
         self.lock = threading.RLock()
+        self.webhooks = WebhookSender()
         self.reset()
 
     def reset(self) -> None:
         with self.lock:
             self.config = Config()
+            self.config.update(
+                {"webhook_url": self.settings.webhook_url, "webhook_secret": self.settings.webhook_secret}
+            )
+            self.webhooks.reset()
             self.rng = random.Random()
             self.users: dict[str, User] = {}
             for email in self.settings.users:
@@ -55,6 +61,16 @@ class SandboxState:
             self.config.update(changes)
             if isinstance(changes, dict) and changes.get("seed") is not None:
                 self.rng.seed(changes["seed"])
+
+    def send_webhook(self, event: dict[str, Any]) -> bool:
+        """Queue an event for delivery; False when no webhook URL and secret are configured."""
+        with self.lock:
+            url, secret = self.config["webhook_url"], self.config["webhook_secret"]
+            scale, timeout = self.config["webhook_delay_scale"], self.config["webhook_timeout_seconds"]
+        if not url or not secret:
+            return False
+        self.webhooks.send(event, url, secret, scale, timeout)
+        return True
 
     def chance(self, probability: float) -> bool:
         with self.lock:
