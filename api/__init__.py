@@ -13,7 +13,7 @@ from flask_openapi3 import Info, OpenAPI
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api.auth_context import register_jwt_callbacks
-from api.blueprints import auth, halaka, health, ops, users, zoom, zoom_webhook
+from api.blueprints import attendance, auth, halaka, health, ops, users, zoom, zoom_webhook
 from api.cli import register_cli
 from api.db_session import init_db_session
 from api.errors import register_error_handlers, validation_error_response
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> OpenAPI:
     app.register_api(auth.bp)
     app.register_api(users.bp)
     app.register_api(halaka.bp)
+    app.register_api(attendance.bp)
     app.register_api(zoom.bp)
     app.register_api(zoom_webhook.bp)
     app.register_api(ops.bp)

@@ -92,3 +92,13 @@ def can_fetch_zak(viewer: Viewer, zoom_user_id: str) -> bool:
     if viewer.role == ADMIN:
         return True
     return viewer.role == TEACHER and viewer.approved and same_zoom_user(viewer.zoom_user_id, zoom_user_id)
+
+
+def attendance_scope(viewer: Viewer, teacher_id: int, enrolled: bool) -> str | None:
+    """Attendance: `all` rows for the halaka's teacher and admins, the `own` rows for an enrolled
+    student, nothing (None) for anyone else."""
+    if can_manage_halaka(viewer, teacher_id):
+        return "all"
+    if viewer.role == STUDENT and enrolled:
+        return "own"
+    return None

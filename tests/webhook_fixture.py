@@ -28,6 +28,7 @@ from zoomsim.control import SandboxControl
 
 WEBHOOK_SECRET = "test-webhook-secret-token"
 WEBHOOK_PATH = "/api/v1/zoom/webhook"
+LAST_API_URL = ""
 
 
 def sign(body: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> dict[str, str]:
@@ -61,7 +62,9 @@ def api_server(app) -> Iterator[str]:
     server = make_server("127.0.0.1", free_port(), app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="api-under-test", daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    global LAST_API_URL
+    LAST_API_URL = f"http://127.0.0.1:{server.server_port}"
+    yield LAST_API_URL
     server.shutdown()
 
 

@@ -6,7 +6,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Response
 from flask_openapi3 import APIBlueprint, Tag
@@ -42,7 +42,8 @@ from shared import host_budget, lifecycle
 from shared.access import Viewer, can_create_halaka, can_enroll, can_host, can_manage_halaka
 from shared.celery_config import DELETE_TASK, SYNC_TASK
 from shared.db import read_connections
-from shared.models import Enrollment, Halaka, HostCredentialAudit, Role, User, ZoomStatus
+from shared.models import Enrollment, Halaka, HostCredentialAudit, MeetingInstance, Role, User, ZoomStatus
+from shared.session_status import session_status
 from shared.settings import get_settings
 from shared.task_queue import enqueue
 from shared.zoom.errors import ZoomError
@@ -443,10 +444,21 @@ def unenroll(path: IdPath):
 @auth_required()
 @validated
 def list_sessions(path: IdPath, query: SessionsQuery):
-    """Upcoming sessions, in the halaka's timezone and in UTC, from the same recurrence code as Zoom's."""
+    """Upcoming sessions (and the one running now), in the halaka's timezone and in UTC, from the same
+    recurrence code as Zoom's, each with its status (`scheduled | live | ended | cancelled`)."""
     halaka = _load(path.id)
-    upcoming = sessions(halaka.schedule, after=datetime.now(UTC), limit=query.limit)
+    now = datetime.now(UTC)
+    upcoming = sessions(halaka.schedule, after=now - timedelta(minutes=halaka.duration), limit=query.limit)
     meetings = list(halaka.meetings)
+    reported: dict[datetime, list[str]] = {}
+    if upcoming:
+        for start, state in db().execute(
+            select(MeetingInstance.scheduled_start, MeetingInstance.status).where(
+                MeetingInstance.halaka_id == halaka.id,
+                MeetingInstance.scheduled_start.between(upcoming[0].start_utc, upcoming[-1].start_utc),
+            )
+        ):
+            reported.setdefault(start, []).append(state)
 
     def meeting_for(start: datetime) -> str | None:
         for m in meetings:
@@ -462,6 +474,7 @@ def list_sessions(path: IdPath, query: SessionsQuery):
                 start_utc=s.start_utc,
                 duration=s.duration,
                 meeting_id=meeting_for(s.start_utc),
+                status=session_status(cancelled=False, instance_statuses=reported.get(s.start_utc, ())),
             )
             for s in upcoming
         ],

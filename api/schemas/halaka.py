@@ -195,6 +195,10 @@ class SessionOut(ApiModel):
     start_utc: datetime
     duration: int
     meeting_id: str | None
+    status: Literal["scheduled", "live", "ended", "cancelled"] = Field(
+        description="cancelled (also: its occurrence was deleted in Zoom), live while a Zoom instance of it "
+        "runs, ended once one ran"
+    )
 
 
 class SessionsOut(ApiModel):

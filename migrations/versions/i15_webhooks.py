@@ -1,7 +1,7 @@
 """Zoom webhooks: stored events, meeting instances (live/ended/cancelled) and attendance intervals
 
 Revision ID: i15_webhooks
-Revises: i10_trust
+Revises: i09_lifecycle
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i15_webhooks"
-down_revision: str | None = "i10_trust"
+down_revision: str | None = "i09_lifecycle"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
