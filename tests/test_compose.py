@@ -129,3 +129,23 @@ def test_every_role_runs_an_installed_module(role):
 def test_an_unknown_role_is_refused():
     with pytest.raises(SystemExit, match="unknown role"):
         command("no-such-role")
+
+
+def test_beat_runs_the_webhook_sweep_and_the_hourly_drift_check():
+    from celery import Celery
+
+    from shared.celery_config import (
+        DRIFT_CHECK_TASK,
+        WEBHOOK_QUEUE,
+        WEBHOOK_SWEEP_TASK,
+        WEBHOOK_TASK,
+        configure,
+    )
+    from shared.settings import get_settings
+
+    app = configure(Celery("check"), get_settings())
+    schedule = {entry["task"]: entry["schedule"] for entry in app.conf.beat_schedule.values()}
+    assert schedule[DRIFT_CHECK_TASK] == 3600
+    assert WEBHOOK_SWEEP_TASK in schedule
+    assert app.amqp.router.route({}, WEBHOOK_TASK)["queue"].name == WEBHOOK_QUEUE
+    assert app.amqp.router.route({}, DRIFT_CHECK_TASK)["queue"].name == "zoom"

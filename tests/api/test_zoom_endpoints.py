@@ -120,7 +120,7 @@ def test_signature_header_and_every_claim(client, owner_meeting, role, extra, ex
     assert r.json["status"] == "created"
     assert r.json["message"] == "Zoom signature generated successfully"
     assert set(r.json) == {"status", "message", "data"}
-    assert set(r.json["data"]) == {"signature", "sdkKey"}
+    assert set(r.json["data"]) == {"signature", "sdkKey", "customerKey"}
     assert r.headers["Cache-Control"] == "no-store"
     key, _secret = sdk()
     assert r.json["data"]["sdkKey"] == key

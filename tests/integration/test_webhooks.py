@@ -205,3 +205,78 @@ def test_started_then_ended_moves_the_session_status(
     with get_engine().connect() as conn:
         row = conn.execute(text("SELECT uuid, started_at, ended_at FROM meeting_instances")).one()
     assert row[0] == "inst-1==" and row[1] == utc(actual) and row[2] == utc(end)
+
+
+def stored_outcome(event_id: int):
+    with get_engine().connect() as conn:
+        return conn.execute(
+            text("SELECT outcome FROM webhook_events WHERE id = :i"), {"i": event_id}
+        ).scalar()
+
+
+def started_event(halaka: dict, uuid: str) -> dict:
+    meeting = halaka["zoomMeetings"][0]
+    return meeting_event(
+        "meeting.started", meeting["meetingId"], uuid, meeting["firstSession"].replace("+00:00", "Z")
+    )
+
+
+def test_events_wait_for_a_stopped_webhook_worker_and_are_processed_when_it_starts(
+    client, make_user, sandbox_webhooks, worker, webhook_worker
+):
+    teacher = make_user("teacher")
+    halaka = ready_halaka(client, teacher, worker)
+    webhook_worker.stop()
+    try:
+        post_event(started_event(halaka, "while-stopped=="))
+        with get_engine().connect() as conn:
+            assert (
+                conn.execute(text("SELECT count(*) FROM webhook_events WHERE processed_at IS NULL")).scalar()
+                == 1
+            )
+    finally:
+        webhook_worker.start()
+    first = halaka["zoomMeetings"][0]["firstSession"]
+    wait_for(
+        lambda: session_status(client, teacher, halaka["id"], first) == "live",
+        60,
+        0.3,
+        "processed after start",
+    )
+
+
+def test_the_sweep_processes_a_stored_event_whose_enqueue_was_lost(
+    client, make_user, zoom_configured, worker, webhook_worker
+):
+    from shared import webhook_store
+    from shared.celery_config import WEBHOOK_SWEEP_TASK
+    from shared.task_queue import producer
+
+    teacher = make_user("teacher")
+    halaka = ready_halaka(client, teacher, worker)
+    event_id = webhook_store.store(encode(started_event(halaka, "lost-enqueue==")), "meeting.started")
+    with get_engine().begin() as conn:
+        conn.execute(text("UPDATE webhook_events SET enqueued_at = now() - interval '10 minutes'"))
+    producer().send_task(WEBHOOK_SWEEP_TASK, retry=False)
+    assert wait_for(lambda: stored_outcome(event_id), 30, 0.2, "swept and processed") == "live"
+
+
+def test_the_admin_command_replays_stored_events(
+    app, client, make_user, zoom_configured, worker, webhook_worker
+):
+    from shared import webhook_store
+
+    teacher = make_user("teacher")
+    halaka = ready_halaka(client, teacher, worker)
+    event_id = webhook_store.store(encode(started_event(halaka, "replayed==")), "meeting.started")
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["replay-webhooks"]).exit_code != 0  # says which events
+    result = runner.invoke(args=["replay-webhooks", "--event", "meeting.started"])
+    assert result.exit_code == 0, result.output
+    assert "1 event(s) marked for replay, 1 enqueued" in result.output
+    assert wait_for(lambda: stored_outcome(event_id), 30, 0.2, "replayed") == "live"
+    result = runner.invoke(args=["replay-webhooks", "--id", str(event_id)])
+    assert "1 event(s) marked" in result.output
+    assert wait_for(lambda: stored_outcome(event_id), 30, 0.2, "replayed again") == "live"
+    with get_engine().connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM meeting_instances")).scalar() == 1
