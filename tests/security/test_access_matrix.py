@@ -332,6 +332,28 @@ def prometheus(w: World, role: str, who: Person | None) -> list[Probe]:
     return probes
 
 
+def attendance(w: World, role: str, who: Person | None) -> list[Probe]:
+    """Own halakat: everyone's rows for the teacher; an enrolled student their own; admins all."""
+    own, other = f"/api/v1/halaka/{w.own}/attendance", f"/api/v1/halaka/{w.other}/attendance"
+    if who is None:
+        return [("anonymous", "GET", own, {}, 401)]
+    expected = {"student": (200, 200), "teacher": (200, 403), "admin": (200, 200)}[role]
+    probes = [
+        ("own halaka", "GET", own, _auth(who), expected[0]),
+        ("another teacher's halaka", "GET", other, _auth(who), expected[1]),
+        ("as CSV", "GET", own + "?format=csv", _auth(who), expected[0]),
+    ]
+    if role == "student":
+        probes.append(("student not enrolled", "GET", own, _auth(w.outsider), 403))
+    return probes
+
+
+def zoom_webhook(w: World, role: str, who: Person | None) -> list[Probe]:
+    """Zoom's signature, not a JWT: every caller gets the same answer (503 here, no secret configured;
+    401 for a bad signature once one is, see tests/api/test_zoom_webhook.py)."""
+    return [("unsigned", "POST", "/api/v1/zoom/webhook", {"json": {"event": "x"}, **_auth(who)}, 503)]
+
+
 def _halaka(suffix: str = "") -> Callable[[World], str]:
     return lambda w: f"/api/v1/halaka/{w.other}{suffix}"
 
@@ -375,6 +397,8 @@ DECISIONS: dict[tuple[str, str], Decide] = {
     # zoom (DESIGN.md 4.1, 4.2)
     ("POST", "/api/v1/zoom/signature"): signature,
     ("POST", "/api/v1/zoom/zak-token"): zak,
+    ("POST", "/api/v1/zoom/webhook"): zoom_webhook,
+    ("GET", "/api/v1/halaka/<int:id>/attendance"): attendance,
 }
 
 ROUTES = _routes()

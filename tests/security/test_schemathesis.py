@@ -130,8 +130,9 @@ def check_case(case: Any, token: str) -> None:
 
 
 @pytest.fixture
-def fuzz_env(zoom_configured, monkeypatch):
-    """The sandbox as Zoom (its directory holds `TEACHER_ZOOM_USER`) and `Prefer: wait` capped at 1 s."""
+def fuzz_env(zoom_configured, webhook_secret, monkeypatch):
+    """The sandbox as Zoom (its directory holds `TEACHER_ZOOM_USER`), `Prefer: wait` capped at 1 s, and a
+    webhook secret (the fuzzer's unsigned webhooks then get 401, as in production)."""
     import api.blueprints.halaka as halaka_module
 
     monkeypatch.setattr(halaka_module, "MAX_WAIT_SECONDS", 1)
