@@ -81,6 +81,24 @@ def api_command(env: Mapping[str, str]) -> list[str]:
     )
 
 
+def _worker(celery: list[str], queues: str, prefix: str, name: str) -> list[str]:
+    """A Celery worker of `queues`, sized by `{prefix}_CONCURRENCY` and named by `{prefix}_NAME`."""
+    env = os.environ
+    return [
+        *celery,
+        "worker",
+        "-Q",
+        queues,
+        "-c",
+        env.get(f"{prefix}_CONCURRENCY", "2"),
+        "-n",
+        env.get(f"{prefix}_NAME", name),
+        "--loglevel",
+        env.get("LOG_LEVEL", "INFO"),
+        "-E",
+    ]
+
+
 def command(role: str) -> list[str]:
     """The argv a role runs; every value comes from the environment."""
     env = os.environ
@@ -93,35 +111,11 @@ def command(role: str) -> list[str]:
     if role == "api":
         return api_command(env)
     if role == "worker":
-        return [
-            *celery,
-            "worker",
-            "-Q",
-            env.get("WORKER_QUEUES", "zoom"),
-            "-c",
-            env.get("WORKER_CONCURRENCY", "2"),
-            "-n",
-            env.get("WORKER_NAME", "zoom@%h"),
-            "--loglevel",
-            env.get("LOG_LEVEL", "INFO"),
-            "-E",
-        ]
+        return _worker(celery, env.get("WORKER_QUEUES", "zoom"), "WORKER", "zoom@%h")
     if role == "webhook-worker":
         # Zoom's events, on their own queue so that they are processed while the zoom queue is busy
         # (and scaled on their own: `docker compose up --scale webhook-worker=N`).
-        return [
-            *celery,
-            "worker",
-            "-Q",
-            "webhooks",
-            "-c",
-            env.get("WEBHOOK_WORKER_CONCURRENCY", "2"),
-            "-n",
-            env.get("WEBHOOK_WORKER_NAME", "webhooks@%h"),
-            "--loglevel",
-            env.get("LOG_LEVEL", "INFO"),
-            "-E",
-        ]
+        return _worker(celery, "webhooks", "WEBHOOK_WORKER", "webhooks@%h")
     if role == "beat":
         schedule = env.get("BEAT_SCHEDULE_FILE", str(ROOT / "var" / "celerybeat-schedule"))
         return [*celery, "beat", "--loglevel", env.get("LOG_LEVEL", "INFO"), "-s", schedule]

@@ -128,11 +128,16 @@ def meeting_gone(s: Session, row: ZoomMeeting, reason: str, after: AfterCommit) 
     return _act(s, halaka_id, reason, after)
 
 
-def on_deleted(s: Session, payload: dict[str, Any], after: AfterCommit) -> str:
+def _platform_meeting(s: Session, payload: dict[str, Any]) -> tuple[dict[str, Any], int, ZoomMeeting | None]:
+    """The event's object, its meeting id (locked for this transaction) and the platform's row of it."""
     obj = payload.get("object") if isinstance(payload.get("object"), dict) else {}
     meeting_id = meeting_number(obj)
     lock_meeting(s, meeting_id)
-    row = meeting_row(s, meeting_id)
+    return obj, meeting_id, meeting_row(s, meeting_id)
+
+
+def on_deleted(s: Session, payload: dict[str, Any], after: AfterCommit) -> str:
+    obj, meeting_id, row = _platform_meeting(s, payload)
     if row is None:
         return "not a platform meeting (or already forgotten)"
     if row.halaka.zoom_status in (ZoomStatus.deleting, ZoomStatus.deleted):
@@ -155,10 +160,7 @@ def times_differ(s: Session, row: ZoomMeeting, occurrences: list[dict[str, Any]]
 
 
 def on_updated(s: Session, payload: dict[str, Any], after: AfterCommit) -> str:
-    obj = payload.get("object") if isinstance(payload.get("object"), dict) else {}
-    meeting_id = meeting_number(obj)
-    lock_meeting(s, meeting_id)
-    row = meeting_row(s, meeting_id)
+    obj, meeting_id, row = _platform_meeting(s, payload)
     if row is None:
         return "not a platform meeting"
     if not any(name in obj for name in SCHEDULE_FIELDS):

@@ -8,6 +8,7 @@ its join (a retried delivery overtakes later ones), and each of them fills in wh
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -179,61 +180,68 @@ def _intervals(s: Session, instance: MeetingInstance, identity: str) -> list[Att
     )
 
 
-def on_joined(s: Session, obj: dict[str, Any]) -> str:
+@dataclass(frozen=True)
+class _Stretch:
+    """What a participant event says: whose interval, in which instance, and its time."""
+
+    instance: MeetingInstance
+    identity: str
+    user_id: int | None
+    name: str
+    participant_uuid: str | None
+    intervals: list[AttendanceInterval]
+
+
+def _stretch(s: Session, obj: dict[str, Any], time_field: str) -> tuple[_Stretch | None, datetime]:
     participant = _participant(obj)
-    joined = parse_time(participant.get("join_time"), "participant.join_time")
-    instance = _participant_instance(s, obj, joined)
+    at = parse_time(participant.get(time_field), f"participant.{time_field}")
+    instance = _participant_instance(s, obj, at)
     if instance is None:
-        return "not a platform meeting"
+        return None, at
     identity, user_id, name = identify(s, instance.halaka_id, participant)
-    intervals = _intervals(s, instance, identity)
-    if any(i.joined_at == joined for i in intervals):
+    uuid = participant.get("participant_uuid")
+    uuid = uuid[:64] if isinstance(uuid, str) and uuid else None
+    return _Stretch(instance, identity, user_id, name, uuid, _intervals(s, instance, identity)), at
+
+
+def _add(s: Session, x: _Stretch, **times: datetime) -> None:
+    s.add(
+        AttendanceInterval(
+            instance_id=x.instance.id,
+            identity=x.identity,
+            user_id=x.user_id,
+            name=x.name,
+            participant_uuid=x.participant_uuid,
+            **times,
+        )
+    )
+
+
+def on_joined(s: Session, obj: dict[str, Any]) -> str:
+    x, joined = _stretch(s, obj, "join_time")
+    if x is None:
+        return "not a platform meeting"
+    if any(i.joined_at == joined for i in x.intervals):
         return "already recorded"
     early_leave = [
-        i for i in intervals if i.joined_at is None and i.left_at is not None and i.left_at >= joined
+        i for i in x.intervals if i.joined_at is None and i.left_at is not None and i.left_at >= joined
     ]
     if early_leave:  # its leave was processed first
         min(early_leave, key=lambda i: i.left_at).joined_at = joined
-        return "joined"
-    s.add(
-        AttendanceInterval(
-            instance_id=instance.id,
-            identity=identity,
-            user_id=user_id,
-            name=name,
-            participant_uuid=_short(participant.get("participant_uuid")),
-            joined_at=joined,
-        )
-    )
+    else:
+        _add(s, x, joined_at=joined)
     return "joined"
 
 
 def on_left(s: Session, obj: dict[str, Any]) -> str:
-    participant = _participant(obj)
-    left = parse_time(participant.get("leave_time"), "participant.leave_time")
-    instance = _participant_instance(s, obj, left)
-    if instance is None:
+    x, left = _stretch(s, obj, "leave_time")
+    if x is None:
         return "not a platform meeting"
-    identity, user_id, name = identify(s, instance.halaka_id, participant)
-    intervals = _intervals(s, instance, identity)
-    if any(i.left_at == left for i in intervals):
+    if any(i.left_at == left for i in x.intervals):
         return "already recorded"
-    open_ = [i for i in intervals if i.left_at is None and i.joined_at is not None and i.joined_at <= left]
+    open_ = [i for i in x.intervals if i.left_at is None and i.joined_at is not None and i.joined_at <= left]
     if open_:
         max(open_, key=lambda i: i.joined_at).left_at = left
         return "left"
-    s.add(
-        AttendanceInterval(
-            instance_id=instance.id,
-            identity=identity,
-            user_id=user_id,
-            name=name,
-            participant_uuid=_short(participant.get("participant_uuid")),
-            left_at=left,
-        )
-    )
+    _add(s, x, left_at=left)
     return "left before its join arrived"
-
-
-def _short(value: Any) -> str | None:
-    return value[:64] if isinstance(value, str) and value else None
