@@ -198,7 +198,7 @@ class WebhookEvent(Base):
     received_at: Mapped[datetime] = _now()
     enqueued_at: Mapped[datetime] = _now()
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    tries: Mapped[int] = mapped_column(Integer, default=0)  # processing runs (replays included)
     outcome: Mapped[str | None] = mapped_column(Text)
 
 

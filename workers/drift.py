@@ -25,12 +25,13 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from shared import lifecycle
 from shared.celery_config import SYNC_TASK
 from shared.db import session_scope
 from shared.models import Halaka, InstanceStatus, MeetingInstance, ZoomMeeting, ZoomStatus
 from shared.redis_client import get_redis
 from shared.settings import get_settings
-from shared.task_queue import enqueue, lease
+from shared.task_queue import enqueue
 from shared.zoom import own_writes
 from shared.zoom.client import ZoomClient
 from shared.zoom.errors import CODE_MEETING_NOT_FOUND, ZoomNotFound
@@ -94,23 +95,19 @@ def record_cancelled(s: Session, row: ZoomMeeting, starts: Iterable[datetime], r
 
 
 def _act(s: Session, halaka_id: int, reason: str, after: AfterCommit) -> str:
-    """Heal (re-plan from now and sync) or flag (failed, with the reason), per ZOOM_DRIFT_POLICY.
-
-    Either way the halaka is re-planned, so a retry of a flagged one provisions what is missing."""
-    halaka = s.get(Halaka, halaka_id, with_for_update={"of": Halaka})
-    if halaka is None or halaka.zoom_status in (ZoomStatus.deleting, ZoomStatus.deleted):
+    """Heal or flag, per ZOOM_DRIFT_POLICY, by asking the lifecycle: a sync re-planned from now (heal:
+    enqueued; flag: failed with `reason` right after, so that a retry provisions what is missing)."""
+    halaka = lifecycle.lock(s, halaka_id)
+    if halaka is None or halaka.zoom_status == ZoomStatus.deleting:
         return "halaka is being deleted"
-    now = datetime.now(UTC)
-    halaka.schedule_version += 1
-    halaka.plan_after = now
-    halaka.status_changed_at = now
+    try:
+        lifecycle.request_sync(halaka)
+    except lifecycle.Refused:
+        return f"left alone while the halaka is {halaka.zoom_status}"
     if get_settings().zoom_drift_policy == "flag":
-        halaka.zoom_status, halaka.zoom_error, halaka.next_attempt_at = ZoomStatus.failed, reason, None
+        after.append(lambda: lifecycle.fail(halaka_id, lifecycle.Run.SYNC, reason=lambda _host: reason))
         log.warning("drift flagged", extra={"halaka_id": halaka_id, "reason": reason})
         return "flagged"
-    halaka.zoom_status = ZoomStatus.updating if halaka.meetings else ZoomStatus.pending
-    halaka.zoom_error, halaka.attempts = None, 0
-    halaka.next_attempt_at = now + lease()
     after.append(lambda: enqueue(SYNC_TASK, halaka_id))
     log.warning("drift healing", extra={"halaka_id": halaka_id, "reason": reason})
     return "healing"
@@ -140,7 +137,7 @@ def on_deleted(s: Session, payload: dict[str, Any], after: AfterCommit) -> str:
     obj, meeting_id, row = _platform_meeting(s, payload)
     if row is None:
         return "not a platform meeting (or already forgotten)"
-    if row.halaka.zoom_status in (ZoomStatus.deleting, ZoomStatus.deleted):
+    if row.halaka.zoom_status == ZoomStatus.deleting:
         return "halaka is being deleted"
     occurrences = obj.get("occurrences")
     if payload.get("operation") in ("single", "range") and isinstance(occurrences, list) and occurrences:

@@ -51,7 +51,7 @@ def process(event_id: int) -> str:
             return "missing"
         if row.processed_at is not None:
             return "already processed"
-        row.attempts += 1
+        row.tries += 1
         name = row.event
         try:
             event = json.loads(row.body)

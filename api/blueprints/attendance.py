@@ -26,7 +26,7 @@ from api.schemas.attendance import (
 from api.schemas.common import IdPath, responses, validated
 from shared import attendance
 from shared.access import Viewer, attendance_scope
-from shared.models import AttendanceInterval, Enrollment, Halaka, MeetingInstance, User, ZoomStatus
+from shared.models import AttendanceInterval, Enrollment, Halaka, MeetingInstance, User
 from shared.settings import get_settings
 
 bp = APIBlueprint(
@@ -116,7 +116,7 @@ def get_attendance(path: IdPath, query: AttendanceQuery):
     """Attendance of each session that took place: present, late or absent, minutes, first join and
     last leave. The halaka's teacher and admins: everyone; an enrolled student: their own rows."""
     halaka = db().get(Halaka, path.id)
-    if halaka is None or halaka.zoom_status == ZoomStatus.deleted:
+    if halaka is None:
         raise ApiError(404, "Halaka not found")
     user = me()
     enrolled = db().get(Enrollment, (halaka.id, user.id)) is not None

@@ -29,7 +29,7 @@ def upgrade() -> None:
         _ts("received_at", nullable=False, server_default=sa.func.now()),
         _ts("enqueued_at", nullable=False, server_default=sa.func.now()),
         _ts("processed_at"),
-        sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("tries", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("outcome", sa.Text()),
     )
     op.create_index(
