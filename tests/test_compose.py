@@ -149,3 +149,19 @@ def test_beat_runs_the_webhook_sweep_and_the_hourly_drift_check():
     assert WEBHOOK_SWEEP_TASK in schedule
     assert app.amqp.router.route({}, WEBHOOK_TASK)["queue"].name == WEBHOOK_QUEUE
     assert app.amqp.router.route({}, DRIFT_CHECK_TASK)["queue"].name == "zoom"
+
+
+def test_make_run_points_the_sandbox_s_webhooks_at_its_own_api():
+    env = {"API_PORT": "8123"}
+    dev.sandbox_env(env)
+    assert env["ZOOM_SANDBOX_WEBHOOK_URL"] == "http://127.0.0.1:8123/api/v1/zoom/webhook"
+    assert env["ZOOM_SANDBOX_WEBHOOK_SECRET"] == env["ZOOM_WEBHOOK_SECRET_TOKEN"]
+    real = {name: "x" for name in dev.ZOOM_CREDENTIALS}
+    assert dev.sandbox_env(real) is None and "ZOOM_SANDBOX_WEBHOOK_URL" not in real
+
+
+def test_compose_runs_a_webhook_worker_and_gives_the_sandbox_the_api_s_webhook_url():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    sandbox = compose["services"]["sandbox"]["environment"]
+    assert sandbox["ZOOM_SANDBOX_WEBHOOK_URL"] == "http://api:8000/api/v1/zoom/webhook"
+    assert "ZOOM_WEBHOOK_SECRET_TOKEN" in compose["x-app"]["environment"]
