@@ -1,8 +1,8 @@
 """Validate webhook event bodies against Zoom's own webhook spec (``meetings-webhooks-openapi.json``,
 OpenAPI 3.1: each event's request body schema is JSON Schema 2020-12).
 
-Read from ``$ZOOM_WEBHOOKS_SPEC`` or beside the Meetings spec (see :mod:`tests.zoom_spec`), never
-copied into the project. Adjustments, each deliberate:
+Found by :mod:`tests.zoom_spec_files` (``$ZOOM_WEBHOOKS_SPEC``, the sibling checkout, the checked
+cache), never copied into the project. Adjustments, each deliberate:
 
 - Its three ``$ref`` point at ``#/paths/…`` although the events live under ``#/webhooks/…``; they are
   rewritten to the place they mean.
@@ -14,24 +14,15 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-from pathlib import Path
 from typing import Any
 
-import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from tests.zoom_spec import spec_path
+from tests.zoom_spec_files import locate
 
-SPEC_ENV = "ZOOM_WEBHOOKS_SPEC"
 SPEC_URI = "urn:zoom:meetings-webhooks-openapi"
-
-
-def webhook_spec_path() -> Path:
-    configured = os.environ.get(SPEC_ENV)
-    return Path(configured) if configured else spec_path().parent / "meetings-webhooks-openapi.json"
 
 
 def _fix_refs(node: Any) -> Any:
@@ -48,19 +39,10 @@ def _fix_refs(node: Any) -> Any:
 
 
 @functools.cache
-def _load(path: str) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as handle:
-        return _fix_refs(json.load(handle))
-
-
 def load_webhook_spec() -> dict[str, Any]:
-    path = webhook_spec_path()
-    if not path.is_file():
-        message = f"Zoom webhook spec not found at {path} (set {SPEC_ENV})"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return _load(str(path))
+    """The adjusted spec, read once (found by :func:`tests.zoom_spec_files.locate`)."""
+    with locate("webhooks").open(encoding="utf-8") as handle:
+        return _fix_refs(json.load(handle))
 
 
 def _format_checker() -> FormatChecker:
