@@ -101,6 +101,7 @@ def test_ops_profile_scrapes_every_role_and_provisions_grafana():
         "halaka-api": ("api", services["api"]["environment"]["API_PORT"]),
         "halaka-worker": ("worker", DEFAULT_METRICS_PORTS["worker"]),
         "halaka-beat": ("beat", DEFAULT_METRICS_PORTS["beat"]),
+        "halaka-webhook-worker": ("webhook-worker", DEFAULT_METRICS_PORTS["webhook-worker"]),
     }
     assert config["scrape_configs"][0]["authorization"]["credentials_file"] == "/run/secrets/metrics_token"
 
