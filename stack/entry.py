@@ -22,9 +22,10 @@ DEFAULT_API_SERVER = "granian"
 signer with each server and sizing; granian's WSGI server gave the most signature requests/s."""
 GRANIAN_THREADS = 4
 
-METRICS_ROLES = ("api", "worker", "beat")
+METRICS_ROLES = ("api", "worker", "webhook-worker", "beat")
 DEFAULT_METRICS_PORTS = {"worker": "9101", "beat": "9102", "webhook-worker": "9103"}
-"""A worker's, beat's or webhook worker's metrics port when METRICS_PORT is not set (the API serves `/metrics` on API_PORT)."""
+"""A worker's, beat's or webhook worker's metrics port when METRICS_PORT is not set (the API serves
+`/metrics` on API_PORT)."""
 GRANIAN_LOG_CONFIG = "granian-logging.json"
 
 
