@@ -121,7 +121,7 @@ def test_dashboard_names_only_exported_metrics_and_shows_every_family():
 def test_scrape_config_has_a_job_per_role_and_loads_the_rules():
     config = yaml.safe_load((OPS / "prometheus" / "prometheus.yml").read_text())
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    assert set(jobs) == {"halaka-api", "halaka-worker", "halaka-beat"}
+    assert set(jobs) == {"halaka-api", "halaka-worker", "halaka-webhook-worker", "halaka-beat"}
     assert jobs["halaka-api"]["authorization"]["type"] == "Bearer"
     assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
 
