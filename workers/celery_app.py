@@ -33,7 +33,11 @@ from shared.settings import get_settings
 settings = get_settings()
 configure_logging(settings.log_level)
 app = configure(
-    Celery("halaka", include=["workers.tasks.provisioning", "workers.tasks.maintenance", "workers.tasks.webhooks"]), settings
+    Celery(
+        "halaka",
+        include=["workers.tasks.provisioning", "workers.tasks.maintenance", "workers.tasks.webhooks"],
+    ),
+    settings,
 )
 _started: dict[str, float] = {}
 # Celery writes its shutdown notices ("worker: Warm shutdown") from the signal handler with a bare

@@ -120,7 +120,9 @@ def get_attendance(path: IdPath, query: AttendanceQuery):
         raise ApiError(404, "Halaka not found")
     user = me()
     enrolled = db().get(Enrollment, (halaka.id, user.id)) is not None
-    scope = attendance_scope(Viewer(user.id, user.role), halaka.teacher_id, enrolled)
+    scope = attendance_scope(
+        Viewer(user.id, user.role, user.zoom_user_id, user.approved), halaka.teacher_id, enrolled
+    )
     if scope is None:
         raise ApiError(403, "Only the halaka's teacher, an admin or an enrolled student may see attendance")
     sessions = [

@@ -333,11 +333,19 @@ def prometheus(w: World, role: str, who: Person | None) -> list[Probe]:
 
 
 def attendance(w: World, role: str, who: Person | None) -> list[Probe]:
-    """Own halakat: everyone's rows for the teacher; an enrolled student their own; admins all."""
-    own, other = f"/api/v1/halaka/{w.own}/attendance", f"/api/v1/halaka/{w.other}/attendance"
+    """Own halakat: everyone's rows for the (approved) teacher; an enrolled student their own; admins all."""
+    own = f"/api/v1/halaka/{w.own_of(role)}/attendance"
+    other = f"/api/v1/halaka/{w.foreign_of(role)}/attendance"
     if who is None:
         return [("anonymous", "GET", own, {}, 401)]
-    expected = {"student": (200, 200), "teacher": (200, 403), "admin": (200, 200)}[role]
+    expected = {
+        "student": (200, 200),  # enrolled in both
+        "teacher": (200, 403),
+        "shared_teacher": (200, 403),
+        "relinked_teacher": (200, 403),
+        "unapproved_teacher": (403, 403),
+        "admin": (200, 200),
+    }[role]
     probes = [
         ("own halaka", "GET", own, _auth(who), expected[0]),
         ("another teacher's halaka", "GET", other, _auth(who), expected[1]),
