@@ -45,7 +45,6 @@ def test_webhook_worker_consumes_only_the_webhooks_queue():
     assert "webhooks" not in command("worker")[command("worker").index("-Q") + 1].split(",")
 
 
-
 def test_make_run_spawns_roles_through_the_entry_point(monkeypatch, tmp_path):
     """`make run`'s supervisor migrates and starts each role by name through stack.entry (no other path
     exists: it only hands role names to `run_once` and `RoleProcess`)."""
