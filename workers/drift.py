@@ -7,7 +7,8 @@ write was remembered, or Zoom's occurrences equal the plan) and ignored. What re
   re-planned from now, which provisions one new meeting for it; under `flag` it is `failed` with a
   readable reason (`POST /halaka/{id}/zoom/retry` provisions it again);
 - one occurrence deleted: that session shows as cancelled;
-- the times changed: heal re-plans (PATCHes the times back), flag fails the halaka with the reason.
+- the times changed: the meeting's fingerprint is forgotten (it still says Zoom holds the plan), then heal
+  re-plans (PATCHes the times back) or flag fails the halaka with the reason (its retry PATCHes them).
 
 `check_halaka` is the slow safety net for lost events (Zoom stops retrying a delivery after three more
 tries): it reads each meeting back from Zoom and applies the same rules.
@@ -37,7 +38,7 @@ from shared.zoom.client import ZoomClient
 from shared.zoom.errors import CODE_MEETING_NOT_FOUND, ZoomNotFound
 from shared.zoom.recurrence import plan_segments
 from workers.meeting_events import lock_meeting, meeting_number, meeting_row, parse_time
-from workers.provisioner import halaka_lock
+from workers.provisioner import forget_fingerprint, halaka_lock
 
 log = logging.getLogger(__name__)
 SCHEDULE_FIELDS = ("start_time", "occurrences", "recurrence", "duration", "timezone")
@@ -113,6 +114,15 @@ def _act(s: Session, halaka_id: int, reason: str, after: AfterCommit) -> str:
     return "healing"
 
 
+def times_moved(s: Session, row: ZoomMeeting, reason: str, after: AfterCommit) -> str:
+    """The meeting's times were changed in Zoom: heal or flag, and forget its fingerprint (after the
+    halaka's lock, the order the provisioner takes), since the fingerprint still says Zoom holds the plan
+    and the run would otherwise keep the segment as it is instead of PATCHing it back."""
+    outcome = _act(s, row.halaka_id, reason, after)
+    forget_fingerprint(s, row.meeting_id)
+    return outcome
+
+
 def _operator(payload: dict[str, Any]) -> str:
     operator = payload.get("operator")
     return f" by {operator}" if isinstance(operator, str) and operator else ""
@@ -171,7 +181,7 @@ def on_updated(s: Session, payload: dict[str, Any], after: AfterCommit) -> str:
     elif own_writes.was_ours(get_redis(), "update", meeting_id):
         return "echo of our own update"
     reason = f"The times of Zoom meeting {meeting_id} were changed in Zoom{_operator(payload)}"
-    return _act(s, row.halaka_id, reason, after)
+    return times_moved(s, row, reason, after)
 
 
 @dataclass
@@ -213,7 +223,7 @@ def check_halaka(halaka_id: int, client: ZoomClient) -> str:
                     reason = (
                         f"The times of Zoom meeting {meeting_id} differ in Zoom (found by the drift check)"
                     )
-                    result.outcome = _act(s, halaka_id, reason, result.after)
+                    result.outcome = times_moved(s, row, reason, result.after)
             if result.outcome != "matches":
                 break
     for action in result.after:

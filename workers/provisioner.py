@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from shared import lifecycle
@@ -347,6 +347,12 @@ def _record(halaka_id: int, index: int, meeting: dict[str, Any], version: int, d
         row.occurrence_count = len(occurrences)
         row.occurrence_ids = [str(o.get("occurrence_id")) for o in occurrences]
         row.version, row.fingerprint = version, digest
+
+
+def forget_fingerprint(s: Session, meeting_id: int) -> None:
+    """Zoom no longer holds what the meeting's fingerprint records (its times were changed in Zoom): the
+    next run PATCHes its segment even though the plan for it is unchanged."""
+    s.execute(update(ZoomMeeting).where(ZoomMeeting.meeting_id == meeting_id).values(fingerprint=None))
 
 
 def _keep(halaka_id: int, index: int, version: int) -> None:
