@@ -101,12 +101,20 @@ def _ours(s: Session, obj: dict[str, Any]) -> ZoomMeeting | None:
     return meeting_row(s, meeting_id)
 
 
-def on_started(s: Session, obj: dict[str, Any]) -> str:
+def _event_instance(s: Session, obj: dict[str, Any]) -> tuple[MeetingInstance, datetime] | None:
+    """The instance a started/ended event names, with the start it gives; None for a foreign meeting."""
     row = _ours(s, obj)
     if row is None:
-        return "not a platform meeting"
+        return None
     started = parse_time(obj.get("start_time"), "object.start_time")
-    instance = _instance(s, row, _uuid(obj), started)
+    return _instance(s, row, _uuid(obj), started), started
+
+
+def on_started(s: Session, obj: dict[str, Any]) -> str:
+    found = _event_instance(s, obj)
+    if found is None:
+        return "not a platform meeting"
+    instance, started = found
     instance.started_at = started
     if instance.status != InstanceStatus.ended:
         instance.status = InstanceStatus.live.value
@@ -114,11 +122,10 @@ def on_started(s: Session, obj: dict[str, Any]) -> str:
 
 
 def on_ended(s: Session, obj: dict[str, Any]) -> str:
-    row = _ours(s, obj)
-    if row is None:
+    found = _event_instance(s, obj)
+    if found is None:
         return "not a platform meeting"
-    started = parse_time(obj.get("start_time"), "object.start_time")
-    instance = _instance(s, row, _uuid(obj), started)
+    instance, started = found
     instance.started_at = instance.started_at or started
     instance.ended_at = parse_time(obj.get("end_time"), "object.end_time")
     instance.status = InstanceStatus.ended.value
