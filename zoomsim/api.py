@@ -15,16 +15,17 @@ from zoomsim.gateway import json_ok, state
 from zoomsim.meetings import (
     StoredMeeting,
     User,
-    apply_update,
+    apply_patch,
     delete_occurrence,
     list_item,
     new_meeting,
+    occurrence_view,
     start_url,
     utc_now,
 )
 from zoomsim.ratelimit import http_date, next_utc_midnight
-from zoomsim.validation import parse_meeting_body
-from zoomsim.webhooks import emit_deleted, emit_updated
+from zoomsim.validation import parse_flag, parse_meeting_body
+from zoomsim.webhooks import emit_deleted, emit_patched
 
 bp = Blueprint("api", __name__)
 
@@ -135,6 +136,9 @@ def get_meeting(meeting_id: str) -> Response:
         token = meeting.data["start_url"].rsplit("zak=", 1)[-1]
         if st.start_token_expires_in(token) <= 0:  # expired: GET hands out a fresh link, as Zoom does
             meeting.data["start_url"] = start_url(meeting.id, st.issue_start_token())
+        occurrence_id = request.args.get("occurrence_id")
+        if occurrence_id:
+            return json_ok(occurrence_view(meeting, occurrence_id))
         return json_ok(meeting.public())
 
 
@@ -143,17 +147,13 @@ def update_meeting(meeting_id: str) -> Response:
     st = state()
     with st.lock:
         meeting = _meeting(meeting_id)
-        if request.args.get("occurrence_id"):
-            raise validation_error(
-                "Updating a single occurrence is not supported by the sandbox.", "occurrence_id"
-            )
+        occurrence_id = request.args.get("occurrence_id")
         with _daily_slot(meeting.host_user_id):
             host = st.users.get(meeting.host_user_id)
             if host is not None and not host.can_host:
                 raise may_not_host()
-            old = meeting.public()
-            apply_update(meeting, parse_meeting_body(_body(), creating=False), utc_now())
-        emit_updated(st, meeting, old, meeting.data["host_email"])
+            old = apply_patch(meeting, _body(), occurrence_id, utc_now())
+        emit_patched(st, meeting, old, occurrence_id, meeting.data["host_email"])
     return Response(status=204)
 
 
@@ -163,10 +163,16 @@ def delete_meeting(meeting_id: str) -> Response:
     with st.lock:
         meeting = _meeting(meeting_id)
         occurrence_id = request.args.get("occurrence_id")
+        host_email = parse_flag(request.args.get("schedule_for_reminder"), "schedule_for_reminder")
+        registrant_email = parse_flag(request.args.get("cancel_meeting_reminder"), "cancel_meeting_reminder")
         if occurrence_id:
             delete_occurrence(meeting, occurrence_id)
         else:
             del st.meetings[meeting.id]
+        # The e-mails Zoom would send: the host's unless `schedule_for_reminder=false` (the spec names no
+        # default; Zoom's behaviour is to notify), registrants' only with `cancel_meeting_reminder=true`.
+        st.cancellation_emails["host"] += host_email is not False
+        st.cancellation_emails["registrants"] += registrant_email is True
         emit_deleted(st, meeting, meeting.data["host_email"], occurrence_id)
     return Response(status=204)
 

@@ -255,9 +255,13 @@ class SandboxControl:
     def meetings(self) -> list[dict[str, Any]]:
         return self._call("GET", "/meetings")
 
-    def portal_update(self, meeting_id: int | str, **changes: Any) -> dict[str, Any]:
-        """Change a meeting as in Zoom's web portal (sends meeting.updated when configured)."""
-        return self._call("PATCH", f"/meetings/{meeting_id}", json=changes)
+    def portal_update(
+        self, meeting_id: int | str, occurrence_id: str | None = None, **changes: Any
+    ) -> dict[str, Any]:
+        """Change a meeting, or one occurrence, as in Zoom's web portal (sends meeting.updated when
+        configured); answers the meeting (the occurrence's view with ``occurrence_id``)."""
+        params = {"occurrence_id": occurrence_id} if occurrence_id else None
+        return self._call("PATCH", f"/meetings/{meeting_id}", json=changes, params=params)
 
     def portal_delete(self, meeting_id: int | str, occurrence_id: str | None = None) -> None:
         """Delete a meeting, or one occurrence, as in Zoom's web portal (sends meeting.deleted)."""

@@ -12,9 +12,9 @@ from zoomsim.config import user_id_for
 from zoomsim.errors import ZoomError
 from zoomsim.faults import parse_fault
 from zoomsim.gateway import json_ok, state
-from zoomsim.meetings import StoredMeeting, User, apply_update, delete_occurrence, utc_now
-from zoomsim.validation import parse_meeting_body, parse_timezone
-from zoomsim.webhooks import Person, emit_deleted, emit_updated, simulate
+from zoomsim.meetings import StoredMeeting, User, apply_patch, delete_occurrence, occurrence_view, utc_now
+from zoomsim.validation import parse_timezone
+from zoomsim.webhooks import Person, emit_deleted, emit_patched, simulate
 
 MAX_SIMULATED_STRETCHES = 500
 
@@ -176,21 +176,22 @@ def _operator(raw: Any, meeting: StoredMeeting) -> str:
 
 @bp.patch("/meetings/<meeting_id>")
 def portal_update(meeting_id: str) -> Response:
-    """Edit a meeting as its host would in Zoom's web portal (no daily limit); sends meeting.updated."""
+    """Edit a meeting (or `?occurrence_id=` one occurrence) as its host would in Zoom's web portal (no
+    daily limit); sends meeting.updated."""
     st = state()
     raw = _json()
+    occurrence_id = request.args.get("occurrence_id")
     with st.lock:
         meeting = _stored(meeting_id)
         if meeting is None:
             return json_ok({"error": f"no such meeting: {meeting_id}"}, 404)
         body = {k: v for k, v in raw.items() if k != "operator"} if isinstance(raw, dict) else raw
-        old = meeting.public()
         try:
-            apply_update(meeting, parse_meeting_body(body, creating=False), utc_now())
+            old = apply_patch(meeting, body, occurrence_id, utc_now())
         except ZoomError as exc:
             return _bad(exc.message)
-        emit_updated(st, meeting, old, _operator(raw, meeting))
-        return json_ok(meeting.public())
+        emit_patched(st, meeting, old, occurrence_id, _operator(raw, meeting))
+        return json_ok(occurrence_view(meeting, occurrence_id) if occurrence_id else meeting.public())
 
 
 @bp.delete("/meetings/<meeting_id>")

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from zoomsim.errors import ZoomError, validation_error
 from zoomsim.recurrence import Recurrence, RecurrenceError, expand, format_utc, occurrences_json
-from zoomsim.validation import parse_start_time, recurrence_error
+from zoomsim.validation import parse_meeting_body, parse_occurrence_body, parse_start_time, recurrence_error
 
 JOIN_BASE = "https://zoom.us"
 DEFAULT_TOPIC = "Zoom Meeting"
@@ -69,6 +69,9 @@ class StoredMeeting:
     series_start: datetime | None = None
     recurrence: Recurrence | None = None
     deleted_occurrences: set[str] = field(default_factory=set)
+    #: Per-occurrence changes (``PATCH ?occurrence_id=``) by occurrence id: ``start`` (UTC datetime),
+    #: ``duration``, ``agenda``, ``settings``. Kept while the occurrence exists; a new recurrence drops them.
+    occurrence_changes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def id(self) -> int:
@@ -166,9 +169,17 @@ def _refresh_schedule(meeting: StoredMeeting) -> None:
     except RecurrenceError as exc:
         raise recurrence_error(exc) from exc
     occurrences = occurrences_json(starts, data["duration"])
+    ids = {occ["occurrence_id"] for occ in occurrences}
+    meeting.occurrence_changes = {k: v for k, v in meeting.occurrence_changes.items() if k in ids}
     for occ in occurrences:
         if occ["occurrence_id"] in meeting.deleted_occurrences:
             occ["status"] = "deleted"
+        changes = meeting.occurrence_changes.get(occ["occurrence_id"], {})
+        if "start" in changes:
+            occ["start_time"] = format_utc(changes["start"])  # moved: its occurrence_id stays
+        if "duration" in changes:
+            occ["duration"] = changes["duration"]
+    occurrences.sort(key=lambda occ: occ["start_time"])
     data["start_time"] = occurrences[0]["start_time"]
     data["recurrence"] = meeting.recurrence.to_json()
     data["occurrences"] = occurrences
@@ -186,6 +197,7 @@ def apply_update(meeting: StoredMeeting, fields: dict[str, Any], now: datetime) 
         series_start=meeting.series_start,
         recurrence=meeting.recurrence,
         deleted_occurrences=set(meeting.deleted_occurrences),
+        occurrence_changes=copy.deepcopy(meeting.occurrence_changes),
     )
     data = trial.data
     for key in ("topic", "agenda", "duration", "timezone", "type", "pre_schedule"):
@@ -205,6 +217,7 @@ def apply_update(meeting: StoredMeeting, fields: dict[str, Any], now: datetime) 
         if "recurrence" in fields:
             trial.recurrence = fields["recurrence"]
             trial.deleted_occurrences.clear()
+            trial.occurrence_changes.clear()
         if trial.recurrence is None:
             raise _recurrence_required()
         trial.series_start = start or trial.series_start or previous
@@ -219,16 +232,76 @@ def apply_update(meeting: StoredMeeting, fields: dict[str, Any], now: datetime) 
     meeting.series_start = trial.series_start
     meeting.recurrence = trial.recurrence
     meeting.deleted_occurrences = trial.deleted_occurrences
+    meeting.occurrence_changes = trial.occurrence_changes
+
+
+def invalid_occurrence() -> ZoomError:
+    """Zoom's documented error for an occurrence id it does not know (``DELETE``'s 400 code 300)."""
+    return validation_error("Invalid parameter: occurrence_id.", "occurrence_id")
+
+
+def find_occurrence(meeting: StoredMeeting, occurrence_id: str, *, available: bool) -> dict[str, Any]:
+    """The occurrence object (deleted ones too unless ``available``); 400 code 300 when there is none."""
+    for occ in meeting.data.get("occurrences", []):
+        if occ["occurrence_id"] == occurrence_id and (occ["status"] == "available" or not available):
+            return occ
+    raise invalid_occurrence()
 
 
 def delete_occurrence(meeting: StoredMeeting, occurrence_id: str) -> None:
-    """Mark one occurrence deleted (``DELETE /meetings/{id}?occurrence_id=``)."""
-    for occ in meeting.data.get("occurrences", []):
-        if occ["occurrence_id"] == occurrence_id and occ["status"] == "available":
-            occ["status"] = "deleted"
-            meeting.deleted_occurrences.add(occurrence_id)
-            return
-    raise validation_error("Invalid parameter: occurrence_id.", "occurrence_id")
+    """Mark one occurrence deleted (``DELETE /meetings/{id}?occurrence_id=``); it stays listed with
+    ``status: "deleted"``. Deleting it again is 400 code 300, like an unknown id."""
+    occ = find_occurrence(meeting, occurrence_id, available=True)
+    occ["status"] = "deleted"
+    meeting.deleted_occurrences.add(occurrence_id)
+
+
+def occurrence_view(meeting: StoredMeeting, occurrence_id: str) -> dict[str, Any]:
+    """``GET /meetings/{id}?occurrence_id=``: the meeting object with that occurrence's ``start_time``,
+    ``duration``, ``agenda`` and ``settings``; ``occurrences`` stays the whole list."""
+    occ = find_occurrence(meeting, occurrence_id, available=False)
+    changes = meeting.occurrence_changes.get(occurrence_id, {})
+    out = meeting.public()
+    out["start_time"] = occ["start_time"]
+    out["duration"] = occ["duration"]
+    out["agenda"] = changes.get("agenda", out["agenda"])
+    out["settings"] = _merge(out["settings"], changes.get("settings", {}))
+    return out
+
+
+def apply_occurrence_update(
+    meeting: StoredMeeting, occurrence_id: str, fields: dict[str, Any], now: datetime
+) -> None:
+    """``PATCH /meetings/{id}?occurrence_id=`` with a body from ``parse_occurrence_body``: only that
+    occurrence changes, its ``occurrence_id`` stays. A ``start_time`` in the past is ignored, as Zoom
+    documents for updates."""
+    find_occurrence(meeting, occurrence_id, available=True)
+    changes = copy.deepcopy(meeting.occurrence_changes.get(occurrence_id, {}))
+    if "start_time" in fields:
+        start = parse_start_time(fields["start_time"], ZoneInfo(meeting.data["timezone"]))
+        if start >= now:
+            changes["start"] = start
+    for key in ("duration", "agenda"):
+        if key in fields:
+            changes[key] = fields[key]
+    if "settings" in fields:
+        changes["settings"] = {**changes.get("settings", {}), **fields["settings"]}
+    meeting.occurrence_changes[occurrence_id] = changes
+    _refresh_schedule(meeting)
+
+
+def apply_patch(
+    meeting: StoredMeeting, body: Any, occurrence_id: str | None, now: datetime
+) -> dict[str, Any]:
+    """A PATCH body on the whole meeting, or on one occurrence; returns the view before the change (the
+    meeting object, or ``occurrence_view``) for the ``meeting.updated`` event."""
+    if occurrence_id:
+        old = occurrence_view(meeting, occurrence_id)
+        apply_occurrence_update(meeting, occurrence_id, parse_occurrence_body(body), now)
+    else:
+        old = meeting.public()
+        apply_update(meeting, parse_meeting_body(body, creating=False), now)
+    return old
 
 
 def list_item(meeting: StoredMeeting) -> dict[str, Any]:

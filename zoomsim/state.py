@@ -55,6 +55,7 @@ class SandboxState:
             self.daily_limit_hits = 0
             self.faults_injected = 0
             self.zak_wrong_type = 0
+            self.cancellation_emails: Counter[str] = Counter({"host": 0, "registrants": 0})
 
     def update_config(self, changes: Any) -> None:
         with self.lock:
@@ -163,4 +164,5 @@ class SandboxState:
                 },
                 "faults_injected": self.faults_injected,
                 "zak_wrong_type": self.zak_wrong_type,
+                "cancellation_emails": dict(self.cancellation_emails),
             }

@@ -117,5 +117,57 @@ def parse_meeting_body(body: Any, *, creating: bool) -> dict[str, Any]:
     return out
 
 
+#: What ``PATCH /meetings/{id}?occurrence_id=`` may change (the parameter's description in Zoom's spec).
+OCCURRENCE_FIELDS = ("agenda", "start_time", "duration", "settings")
+OCCURRENCE_SETTINGS = (
+    "host_video",
+    "participant_video",
+    "join_before_host",
+    "mute_upon_entry",
+    "waiting_room",
+    "watermark",
+    "auto_recording",
+)
+AUTO_RECORDING = ("local", "cloud", "none")
+
+
+def parse_occurrence_body(body: Any) -> dict[str, Any]:
+    """Checked fields of a single-occurrence update. Zoom documents only agenda, start_time, duration
+    and seven settings as changeable per occurrence; anything else is refused (400 code 300 naming
+    the field) rather than silently dropped, so that a client never believes it changed more."""
+    if not isinstance(body, dict):
+        raise validation_error("Request Body should be a valid JSON object.")
+    for key, value in body.items():
+        if key not in OCCURRENCE_FIELDS and value is not None:
+            raise validation_error(f"Invalid field: {key} cannot be changed for a single occurrence.", key)
+    settings = body.get("settings")
+    if settings is not None:
+        if not isinstance(settings, dict):
+            raise validation_error("Invalid field: settings must be an object.", "settings")
+        for key, value in settings.items():
+            name = f"settings.{key}"
+            if key not in OCCURRENCE_SETTINGS:
+                raise validation_error(
+                    f"Invalid field: {name} cannot be changed for a single occurrence.", name
+                )
+            valid = value in AUTO_RECORDING if key == "auto_recording" else isinstance(value, bool)
+            if not valid:
+                raise validation_error(f"Invalid field: {name} has an invalid value.", name)
+    fields = {k: v for k, v in body.items() if k != "settings"}
+    out = parse_meeting_body(fields, creating=False)
+    if settings:
+        out["settings"] = settings
+    return out
+
+
+def parse_flag(value: str | None, name: str) -> bool | None:
+    """A boolean query parameter (``true``/``false``); None when absent."""
+    if value is None:
+        return None
+    if value not in ("true", "false"):
+        raise validation_error(f"Invalid parameter: {name}.", name)
+    return value == "true"
+
+
 def recurrence_error(exc: RecurrenceError) -> ZoomError:
     return validation_error(exc.message, exc.field)

@@ -29,7 +29,7 @@ from typing import Any
 
 import requests
 
-from zoomsim.meetings import StoredMeeting
+from zoomsim.meetings import StoredMeeting, occurrence_view
 from zoomsim.recurrence import format_utc
 
 RETRY_DELAYS = (300.0, 1200.0, 3600.0)
@@ -106,6 +106,48 @@ def meeting_updated(
         "operator_id": meeting.data["host_id"],
         "object": obj,
         "old_object": {"id": int(old["id"]), **_schedule_view(old, changed)},
+        "time_stamp": _ms(at),
+    }
+    return _envelope("meeting.updated", payload, at)
+
+
+OCCURRENCE_KEYS = ("start_time", "duration", "agenda")
+
+
+def occurrence_updated(
+    meeting: StoredMeeting,
+    old: dict[str, Any],
+    new: dict[str, Any],
+    occurrence_id: str,
+    account_id: str,
+    operator: str,
+    at: datetime,
+) -> dict[str, Any] | None:
+    """`meeting.updated` with `scope: "single"` for one occurrence (`old`/`new` as
+    `occurrence_view` gives them): `object` holds that occurrence and the fields whose values changed,
+    settings only the changed ones (the spec: "This only returns updated meeting settings").
+    None when nothing changed."""
+    changed = {k: new[k] for k in OCCURRENCE_KEYS if new.get(k) != old.get(k)}
+    before = {k: old[k] for k in changed}
+    settings = {k: v for k, v in new["settings"].items() if old["settings"].get(k) != v}
+    if settings:
+        changed["settings"] = settings
+        before["settings"] = {k: old["settings"].get(k) for k in settings}
+    if not changed:
+        return None
+
+    def occurrence(view: dict[str, Any]) -> dict[str, Any]:
+        occ = next(o for o in view["occurrences"] if o["occurrence_id"] == occurrence_id)
+        return dict(occ, start_time=view["start_time"], duration=view["duration"])
+
+    ids = {"id": int(meeting.data["id"]), "uuid": meeting.data["uuid"], "host_id": meeting.data["host_id"]}
+    payload = {
+        "account_id": account_id,
+        "operator": operator,
+        "operator_id": meeting.data["host_id"],
+        "scope": "single",
+        "object": {**ids, **changed, "occurrences": [occurrence(new)]},
+        "old_object": {**ids, **before, "occurrences": [occurrence(old)]},
         "time_stamp": _ms(at),
     }
     return _envelope("meeting.updated", payload, at)
@@ -311,6 +353,27 @@ def in_minutes(start: datetime, minutes: float) -> datetime:
 def emit_updated(st: Any, meeting: StoredMeeting, old: dict[str, Any], operator: str) -> None:
     if any(meeting.data.get(k) != old.get(k) for k in SCHEDULE_KEYS):
         st.send_webhook(meeting_updated(meeting, old, st.settings.account_id, operator, datetime.now(UTC)))
+
+
+def emit_occurrence_updated(
+    st: Any, meeting: StoredMeeting, old: dict[str, Any], occurrence_id: str, operator: str
+) -> None:
+    new = occurrence_view(meeting, occurrence_id)
+    event = occurrence_updated(
+        meeting, old, new, occurrence_id, st.settings.account_id, operator, datetime.now(UTC)
+    )
+    if event is not None:
+        st.send_webhook(event)
+
+
+def emit_patched(
+    st: Any, meeting: StoredMeeting, old: dict[str, Any], occurrence_id: str | None, operator: str
+) -> None:
+    """The event for ``meetings.apply_patch``: series-wide or ``scope: "single"``."""
+    if occurrence_id:
+        emit_occurrence_updated(st, meeting, old, occurrence_id, operator)
+    else:
+        emit_updated(st, meeting, old, operator)
 
 
 def emit_deleted(st: Any, meeting: StoredMeeting, operator: str, occurrence_id: str | None = None) -> None:

@@ -10,6 +10,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -150,6 +151,55 @@ def test_api_writes_are_echoed_like_zoom_does(hooked, zoom_api, receiver):
     assert [e["event"] for e in events] == ["meeting.updated", "meeting.deleted"]
     for event in events:
         validate_event(event)
+
+
+def test_moving_one_occurrence_sends_meeting_updated_scope_single_with_only_it(hooked, zoom_api, receiver):
+    meeting = create(zoom_api)
+    occurrence = meeting["occurrences"][2]
+    later = datetime.fromisoformat(meeting["occurrences"][3]["start_time"]) + timedelta(minutes=30)
+    new_start = later.strftime("%Y-%m-%dT%H:%M:%SZ")
+    response = zoom_api.patch(
+        f"/meetings/{meeting['id']}",
+        params={"occurrence_id": occurrence["occurrence_id"]},
+        json={"start_time": new_start, "duration": 60, "settings": {"waiting_room": False}},
+    )
+    assert response.status_code == 204
+    nothing = zoom_api.patch(
+        f"/meetings/{meeting['id']}",
+        params={"occurrence_id": occurrence["occurrence_id"]},
+        json={"duration": 60},
+    )
+    assert nothing.status_code == 204  # no change, no event
+    hooked.portal_update(
+        meeting["id"], occurrence_id=meeting["occurrences"][0]["occurrence_id"], agenda="Eid"
+    )
+    wait_deliveries(hooked, 2)
+    api_event, portal_event = receiver.events()
+    for event in (api_event, portal_event):
+        validate_event(event)
+        assert event["event"] == "meeting.updated" and event["payload"]["scope"] == "single"
+    payload = api_event["payload"]
+    moved = {**occurrence, "start_time": new_start, "duration": 60}
+    assert payload["object"] == {
+        "id": meeting["id"],
+        "uuid": meeting["uuid"],
+        "host_id": meeting["host_id"],
+        "start_time": new_start,
+        "duration": 60,
+        "settings": {"waiting_room": False},
+        "occurrences": [moved],
+    }
+    assert payload["old_object"] == {
+        "id": meeting["id"],
+        "uuid": meeting["uuid"],
+        "host_id": meeting["host_id"],
+        "start_time": occurrence["start_time"],
+        "duration": occurrence["duration"],
+        "settings": {"waiting_room": True},
+        "occurrences": [occurrence],
+    }
+    assert portal_event["payload"]["object"]["agenda"] == "Eid"
+    assert portal_event["payload"]["old_object"]["agenda"] == meeting["agenda"]
 
 
 def test_5xx_is_retried_three_more_times_with_the_same_body_then_given_up(hooked, zoom_api, receiver):
