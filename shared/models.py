@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime, time
+from datetime import date, datetime, time  # noqa: F401  # date, time: Schedule's fields, resolved here
 
 from sqlalchemy import (
     BigInteger,
     Date,
     DateTime,
+    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -22,9 +23,9 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, composite, mapped_column, relationship
 
-from shared.zoom.recurrence import Schedule
+from shared.zoom.recurrence import Frequency, Schedule
 
 
 class Base(DeclarativeBase):
@@ -44,6 +45,19 @@ class ZoomStatus(enum.StrEnum):
     updating = "updating"
     failed = "failed"
     deleting = "deleting"
+
+
+def _str_enum(enum_class: type[enum.StrEnum]) -> Enum:
+    """An enum column stored as its plain string values (VARCHAR(16), no CHECK, no PostgreSQL type), as the
+    columns were before they were typed: Python reads and writes the enum, the database keeps its strings."""
+    return Enum(
+        enum_class,
+        native_enum=False,
+        create_constraint=False,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
 
 
 def _now() -> Mapped[datetime]:
@@ -78,13 +92,17 @@ class Halaka(Base):
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     teacher_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    frequency: Mapped[str] = mapped_column(String(16))
-    days: Mapped[list[str]] = mapped_column(ARRAY(String(9)), default=list)
-    start_time: Mapped[time] = mapped_column(Time)
-    duration: Mapped[int] = mapped_column(Integer)
-    start_date: Mapped[date] = mapped_column(Date)
-    end_date: Mapped[date] = mapped_column(Date)
-    timezone: Mapped[str] = mapped_column(String(64))
+    # The seven schedule columns, read and written only as one `Schedule` (the composite's order is the
+    # dataclass's field order); SQL may still name the columns (`halakat.start_date`, …).
+    schedule: Mapped[Schedule] = composite(
+        mapped_column("frequency", _str_enum(Frequency)),
+        mapped_column("days", ARRAY(String(9), as_tuple=True)),
+        mapped_column("start_time", Time),
+        mapped_column("duration", Integer),
+        mapped_column("start_date", Date),
+        mapped_column("end_date", Date),
+        mapped_column("timezone", String(64)),
+    )
 
     zoom_status: Mapped[str] = mapped_column(String(16), default=ZoomStatus.pending.value)
     zoom_error: Mapped[str | None] = mapped_column(Text)
@@ -109,19 +127,6 @@ class Halaka(Base):
         cascade="all, delete-orphan",
         lazy="selectin",
     )
-
-    @property
-    def schedule(self) -> Schedule:
-        """The stored schedule, as the recurrence code takes it."""
-        return Schedule(
-            self.frequency,
-            tuple(self.days),
-            self.start_time,
-            self.duration,
-            self.start_date,
-            self.end_date,
-            self.timezone,
-        )
 
 
 class ZoomMeeting(Base):

@@ -29,7 +29,6 @@ from api.schemas.halaka import (
     HalakaPatch,
     HalakaQuery,
     PreferHeader,
-    ScheduleIn,
     SessionOut,
     SessionsEnvelope,
     SessionsOut,
@@ -129,16 +128,6 @@ def _checked_schedule(schedule: Schedule, *, start_changed: bool = True) -> Sche
     if upcoming > MAX_SESSIONS:
         raise _invalid("schedule.endDate", f"at most {MAX_SESSIONS} sessions per halaka")
     return schedule
-
-
-def _apply_schedule(halaka: Halaka, schedule: Schedule) -> None:
-    halaka.frequency = schedule.frequency
-    halaka.days = list(schedule.days) if schedule.frequency in ("weekly", "biweekly") else []
-    halaka.start_time = schedule.start_time
-    halaka.duration = schedule.duration
-    halaka.start_date = schedule.start_date
-    halaka.end_date = schedule.end_date
-    halaka.timezone = schedule.timezone
 
 
 def _zoom_host(teacher: User) -> str:
@@ -243,11 +232,11 @@ def create_halaka(body: HalakaCreate, header: PreferHeader):
         title=body.title,
         description=body.description,
         teacher_id=teacher.id,
+        schedule=schedule,
         zoom_host=host,
         provisioning_key=uuid.uuid4().hex,
     )
     lifecycle.created(halaka)
-    _apply_schedule(halaka, schedule)
     db().add(halaka)
     _schedule_work(halaka, SYNC_TASK)
     wait = _wait_seconds(header.prefer)
@@ -326,16 +315,11 @@ def update_halaka(path: IdPath, body: HalakaPatch):
         halaka.description = body.description
     current = halaka.schedule
     if body.schedule is not None:
-        merged = ScheduleIn.model_validate(
-            {
-                **ScheduleIn.model_validate(current.__dict__).model_dump(),
-                **body.schedule.model_dump(exclude_unset=True),
-            }
-        ).to_schedule()
+        merged = body.schedule.applied_to(current)
         if merged != current:
             start_changed = merged.start_date != current.start_date
             _charge_zoom_writes(halaka.teacher, _checked_schedule(merged, start_changed=start_changed))
-            _apply_schedule(halaka, merged)
+            halaka.schedule = merged
             lifecycle.request_sync(halaka)  # the row is locked: no other PATCH computes the same version
             _schedule_work(halaka, SYNC_TASK)
     db().commit()
@@ -448,7 +432,8 @@ def list_sessions(path: IdPath, query: SessionsQuery):
     recurrence code as Zoom's, each with its status (`scheduled | live | ended | cancelled`)."""
     halaka = _load(path.id)
     now = datetime.now(UTC)
-    upcoming = sessions(halaka.schedule, after=now - timedelta(minutes=halaka.duration), limit=query.limit)
+    schedule = halaka.schedule
+    upcoming = sessions(schedule, after=now - timedelta(minutes=schedule.duration), limit=query.limit)
     meetings = list(halaka.meetings)
     reported: dict[datetime, list[str]] = {}
     if upcoming:
@@ -467,7 +452,7 @@ def list_sessions(path: IdPath, query: SessionsQuery):
         return None
 
     body = SessionsOut(
-        timezone=halaka.timezone,
+        timezone=schedule.timezone,
         sessions=[
             SessionOut(
                 start_local=s.start_local.isoformat(),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import date, datetime, time
 from typing import Annotated, Literal
@@ -75,18 +76,13 @@ class ScheduleIn(ScheduleFields):
     timezone: str = Field(min_length=1, max_length=64, description="IANA name, e.g. Africa/Cairo")
 
     def to_schedule(self) -> Schedule:
-        return Schedule(
-            self.frequency,
-            tuple(self.days),
-            self.start_time,
-            self.duration,
-            self.start_date,
-            self.end_date,
-            self.timezone,
-        )
+        """The API's schedule → the one form (``shared.zoom.recurrence.Schedule``)."""
+        return Schedule(**self.model_dump())
 
 
 class SchedulePatch(ScheduleFields):
+    """The fields a PATCH sets; :meth:`applied_to` merges them into the stored schedule."""
+
     frequency: FrequencyName | None = None
     days: list[Weekday] | None = Field(default=None, max_length=7)
     start_time: HHMM | None = None
@@ -94,6 +90,10 @@ class SchedulePatch(ScheduleFields):
     start_date: date | None = None
     end_date: date | None = None
     timezone: str | None = Field(default=None, min_length=1, max_length=64)
+
+    def applied_to(self, current: Schedule) -> Schedule:
+        """``current`` with the fields this PATCH sent (an explicit null reaches validation as None)."""
+        return dataclasses.replace(current, **self.model_dump(exclude_unset=True))
 
 
 class HalakaCreate(ApiModel):
@@ -150,6 +150,14 @@ class ScheduleOut(ApiModel):
     start_date: date
     end_date: date
     timezone: str
+
+    @classmethod
+    def of(cls, schedule: Schedule) -> ScheduleOut:
+        """The one form → the API's schedule (``startTime`` as HH:MM)."""
+        fields = dataclasses.asdict(schedule)
+        return cls(
+            **{**fields, "days": list(schedule.days), "start_time": schedule.start_time.strftime("%H:%M")}
+        )
 
 
 class MeetingOut(ApiModel):

@@ -33,13 +33,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from functools import lru_cache
 from itertools import islice
-from typing import Any, Final, Literal, TypeGuard, get_args
+from typing import Any, Final, TypeGuard
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-Frequency = Literal["daily", "weekly", "biweekly", "monthly"]
-FREQUENCIES: Final[tuple[str, ...]] = get_args(Frequency)
+
+class Frequency(StrEnum):
+    """How often a halaka meets (the API's ``schedule.frequency``, the ``halakat.frequency`` column)."""
+
+    daily = "daily"
+    weekly = "weekly"
+    biweekly = "biweekly"
+    monthly = "monthly"
+
+
+FREQUENCIES: Final[tuple[str, ...]] = tuple(Frequency)
+#: The frequencies that meet on chosen weekdays; only these keep ``days``.
+WITH_DAYS: Final[frozenset[str]] = frozenset({Frequency.weekly, Frequency.biweekly})
 
 #: Lowercase English weekday names in Python's order (``date.weekday()``: Monday is 0).
 WEEKDAYS: Final[tuple[str, ...]] = (
@@ -78,7 +90,14 @@ class ScheduleError(ValueError):
 
 @dataclass(frozen=True)
 class Schedule:
-    """A halaka's schedule, as the API accepted it (validate with :func:`validate_schedule`)."""
+    """A halaka's schedule: the one form of its seven fields everywhere (validate with
+    :func:`validate_schedule`).
+
+    The halaka row maps its seven columns to this class (``Halaka.schedule``, a SQLAlchemy composite),
+    the API converts it from and to its JSON shape in ``api/schemas/halaka.py``, and a PATCH is
+    ``dataclasses.replace`` of the stored one. ``days`` is kept only for weekly and biweekly schedules
+    (the others meet every day or on the start date's day) and is always a tuple.
+    """
 
     frequency: Frequency
     days: tuple[str, ...]  # lowercase English weekday names; required for weekly/biweekly only
@@ -89,7 +108,11 @@ class Schedule:
     timezone: str  # IANA name
 
     def __post_init__(self) -> None:
-        if isinstance(self.days, list):
+        if self.frequency in FREQUENCIES and not isinstance(self.frequency, Frequency):
+            object.__setattr__(self, "frequency", Frequency(self.frequency))
+        if self.frequency in FREQUENCIES and self.frequency not in WITH_DAYS:
+            object.__setattr__(self, "days", ())
+        elif isinstance(self.days, list):
             object.__setattr__(self, "days", tuple(self.days))
 
 
@@ -167,7 +190,7 @@ def validate_schedule(s: Schedule) -> None:
         raise ScheduleError(
             "schedule.frequency", f"unknown frequency {s.frequency!r}; use one of {', '.join(FREQUENCIES)}"
         )
-    if s.frequency in ("weekly", "biweekly"):
+    if s.frequency in WITH_DAYS:
         if not isinstance(s.days, (tuple, list)) or not s.days:
             raise ScheduleError(
                 "schedule.days", f"at least one weekday is required for a {s.frequency} schedule"
@@ -191,7 +214,7 @@ def validate_schedule(s: Schedule) -> None:
     if s.end_date < s.start_date:
         raise ScheduleError("schedule.endDate", "must be on or after startDate")
     _zone(s.timezone)
-    if s.frequency == "monthly" and s.start_date.day > MAX_MONTHLY_DAY:
+    if s.frequency == Frequency.monthly and s.start_date.day > MAX_MONTHLY_DAY:
         raise ScheduleError(
             "schedule.startDate",
             f"a monthly schedule cannot start on day {s.start_date.day}: Zoom does not define what happens "
@@ -215,7 +238,7 @@ def _session_dates(s: Schedule, since: date) -> Iterator[date]:
     taken, not on how long ago the schedule began (biweekly parity is still counted from its first week).
     """
     first = max(s.start_date, since)
-    if s.frequency == "monthly":
+    if s.frequency == Frequency.monthly:
         year, month = (
             (first.year, first.month) if first > s.start_date else (s.start_date.year, s.start_date.month)
         )
@@ -225,12 +248,12 @@ def _session_dates(s: Schedule, since: date) -> Iterator[date]:
                 yield d
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         return
-    wanted = set(range(7)) if s.frequency == "daily" else {WEEKDAYS.index(day) for day in s.days}
+    wanted = set(range(7)) if s.frequency == Frequency.daily else {WEEKDAYS.index(day) for day in s.days}
     anchor = _sunday_week(_first_session_date(s) or s.start_date)
     d = first
     while d <= s.end_date:
         if d.weekday() in wanted and (
-            s.frequency != "biweekly" or (_sunday_week(d) - anchor) % _WEEKS_BETWEEN_BIWEEKLY == 0
+            s.frequency != Frequency.biweekly or (_sunday_week(d) - anchor) % _WEEKS_BETWEEN_BIWEEKLY == 0
         ):
             yield d
         if d == date.max:
@@ -239,7 +262,7 @@ def _session_dates(s: Schedule, since: date) -> Iterator[date]:
 
 
 def _first_session_date(s: Schedule) -> date | None:
-    if s.frequency in ("daily", "monthly"):
+    if s.frequency not in WITH_DAYS:
         return s.start_date
     wanted = {WEEKDAYS.index(day) for day in s.days}
     for i in range(min(7, (s.end_date - s.start_date).days + 1)):
@@ -318,12 +341,12 @@ def check_bounds(s: Schedule, today: date, bounds: Bounds, *, start_changed: boo
 
 
 def _recurrence(s: Schedule, first: Session, count: int) -> dict[str, Any]:
-    if s.frequency == "daily":
+    if s.frequency == Frequency.daily:
         return {"type": 1, "repeat_interval": 1, "end_times": count}
-    if s.frequency == "monthly":
+    if s.frequency == Frequency.monthly:
         return {"type": 3, "repeat_interval": 1, "monthly_day": first.start_local.day, "end_times": count}
     weekly_days = ",".join(str(n) for n in sorted({zoom_weekday(day) for day in s.days}))
-    interval = _WEEKS_BETWEEN_BIWEEKLY if s.frequency == "biweekly" else 1
+    interval = _WEEKS_BETWEEN_BIWEEKLY if s.frequency == Frequency.biweekly else 1
     return {"type": 2, "repeat_interval": interval, "weekly_days": weekly_days, "end_times": count}
 
 
