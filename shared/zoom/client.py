@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-from urllib.parse import quote
 
 import redis
 import requests
@@ -27,6 +26,15 @@ from shared.metrics import record_budget_wait, record_rate_limited, record_zoom_
 from shared.redis_client import get_redis
 from shared.settings import Settings, get_settings
 from shared.zoom import own_writes
+from shared.zoom.endpoints import (
+    CREATE_MEETING,
+    DELETE_MEETING,
+    GET_MEETING,
+    GET_ZAK,
+    LIST_MEETINGS,
+    UPDATE_MEETING,
+    Endpoint,
+)
 from shared.zoom.errors import (
     CODE_INVALID_TOKEN,
     CODE_MEETING_NOT_FOUND,
@@ -38,16 +46,12 @@ from shared.zoom.errors import (
 )
 from shared.zoom.http import process_session, send, timeouts
 from shared.zoom.oauth import TokenProvider
-from shared.zoom.rate_budget import RateBudget, category_for, record_host_write
+from shared.zoom.rate_budget import RateBudget, record_host_write
 
 log = logging.getLogger("shared.zoom")
 
 RequestHook = Callable[[str, str, Any], None]
 """Called as (method, path relative to the API base, JSON body or None) before every request sent."""
-
-USER_MEETINGS = "/users/{userId}/meetings"
-MEETING = "/meetings/{meetingId}"
-USER_TOKEN = "/users/{userId}/token"
 
 LIST_PAGE_SIZE = 300
 DEFAULT_BUDGET_TIMEOUT = 30.0
@@ -79,12 +83,12 @@ class ZoomClient:
 
     def create_meeting(self, user_id: str, payload: Mapping[str, Any]) -> dict:
         """`POST /users/{userId}/meetings` (201). Not idempotent: a retry after a timeout may duplicate."""
-        meeting = _json_object(self._request("POST", USER_MEETINGS, {"userId": user_id}, body=payload))
+        meeting = _json_object(self._request(CREATE_MEETING, {"userId": user_id}, body=payload))
         self._count_write(user_id)
         return meeting
 
     def get_meeting(self, meeting_id: int | str) -> dict:
-        return _json_object(self._request("GET", MEETING, {"meetingId": meeting_id}))
+        return _json_object(self._request(GET_MEETING, {"meetingId": meeting_id}))
 
     def update_meeting(
         self, meeting_id: int | str, payload: Mapping[str, Any], host: str | None = None
@@ -92,7 +96,7 @@ class ZoomClient:
         """`PATCH /meetings/{meetingId}` (204, no body): re-GET for the fresh fields. `host` (the meeting's
         host user) is counted in the hosts' daily writes."""
         own_writes.remember(self._redis, "update", meeting_id)
-        self._request("PATCH", MEETING, {"meetingId": meeting_id}, body=payload)
+        self._request(UPDATE_MEETING, {"meetingId": meeting_id}, body=payload)
         if host:
             self._count_write(host)
 
@@ -107,7 +111,7 @@ class ZoomClient:
         """True when deleted now, False when Zoom says it does not exist (3001): already gone."""
         own_writes.remember(self._redis, "delete", meeting_id)
         try:
-            self._request("DELETE", MEETING, {"meetingId": meeting_id})
+            self._request(DELETE_MEETING, {"meetingId": meeting_id})
         except ZoomNotFound as exc:
             if exc.code == CODE_MEETING_NOT_FOUND:
                 return False
@@ -118,7 +122,7 @@ class ZoomClient:
         """Every meeting of the host, following `next_page_token` (one Medium call per page)."""
         query: dict[str, Any] = {"type": type, "page_size": LIST_PAGE_SIZE}
         while True:
-            page = _json_object(self._request("GET", USER_MEETINGS, {"userId": user_id}, query=query))
+            page = _json_object(self._request(LIST_MEETINGS, {"userId": user_id}, query=query))
             yield from page.get("meetings") or []
             next_token = page.get("next_page_token")
             if not next_token:
@@ -127,23 +131,21 @@ class ZoomClient:
 
     def get_zak(self, user_id: str) -> str:
         """The host's ZAK (`GET /users/{userId}/token?type=zak`), for starting meetings as host."""
-        data = _json_object(self._request("GET", USER_TOKEN, {"userId": user_id}, query={"type": "zak"}))
+        data = _json_object(self._request(GET_ZAK, {"userId": user_id}, query={"type": "zak"}))
         zak = data.get("token")
         if not isinstance(zak, str) or not zak:
-            raise ZoomTransientError("zoom GET /users/{userId}/token: answer without a token")
+            raise ZoomTransientError(f"zoom {GET_ZAK}: answer without a token")
         return zak
 
     def _request(
         self,
-        method: str,
-        template: str,
+        endpoint: Endpoint,
         path_params: Mapping[str, object],
         *,
         query: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
     ) -> requests.Response:
-        path = template.format(**{k: quote(str(v), safe="") for k, v in path_params.items()})
-        call = _Call(method, template, path, category_for(method, template), query, body)
+        call = _Call(endpoint, endpoint.path(path_params), query, body)
         try:
             response = self._exchange(call)
         except ZoomError as error:
@@ -205,12 +207,22 @@ class ZoomClient:
 
 @dataclass(frozen=True)
 class _Call:
-    method: str
-    template: str
-    path: str
-    category: str
+    endpoint: Endpoint
+    path: str  # concrete, relative to the API base
     query: Mapping[str, Any] | None
     body: Mapping[str, Any] | None
+
+    @property
+    def method(self) -> str:
+        return self.endpoint.method
+
+    @property
+    def template(self) -> str:
+        return self.endpoint.template
+
+    @property
+    def category(self) -> str:
+        return self.endpoint.category
 
 
 def _is_invalid_token(response: requests.Response) -> bool:

@@ -1,6 +1,7 @@
 """One per-second budget per Zoom rate-limit category, shared by every process through Redis.
 
-Every Zoom API call first takes a slot with `RateBudget.acquire(category)`. The slots are handed out by
+Every Zoom API call first takes a slot with `RateBudget.acquire(category)`, the category its entry in
+`shared.zoom.endpoints` names. The slots are handed out by
 a GCRA ("generic cell rate algorithm") evaluated atomically in one Lua script on Redis' own clock
 (`TIME`), so any number of processes on any number of hosts stay under the account's limit.
 
@@ -25,25 +26,12 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any
 
 import redis
 
 from shared.settings import Settings
 from shared.zoom.errors import ZoomRateLimited
-
-Category = Literal["light", "medium", "heavy"]
-CATEGORIES: tuple[Category, ...] = ("light", "medium", "heavy")
-
-# Zoom's rate-limit category of every endpoint the client calls (method, path template).
-ENDPOINT_CATEGORIES: dict[tuple[str, str], Category] = {
-    ("POST", "/users/{userId}/meetings"): "light",
-    ("GET", "/users/{userId}/meetings"): "medium",
-    ("GET", "/meetings/{meetingId}"): "light",
-    ("PATCH", "/meetings/{meetingId}"): "light",
-    ("DELETE", "/meetings/{meetingId}"): "light",
-    ("GET", "/users/{userId}/token"): "light",
-}
 
 DEFAULT_SAFETY = 0.92
 """Fraction of Zoom's limit the budget hands out; the rest is jitter margin (see module docstring).
@@ -84,10 +72,6 @@ if redis.call('PTTL', KEYS[1]) < ms then
 end
 return redis.call('PTTL', KEYS[1])
 """
-
-
-def category_for(method: str, path_template: str) -> Category:
-    return ENDPOINT_CATEGORIES[(method.upper(), path_template)]
 
 
 class RateBudgetTimeout(ZoomRateLimited):

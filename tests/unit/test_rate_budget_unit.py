@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from shared.zoom.endpoints import CATEGORIES, ENDPOINTS, LIST_MEETINGS
 from shared.zoom.errors import ZoomRateLimited
 from shared.zoom.rate_budget import (
     DEFAULT_SAFETY,
-    ENDPOINT_CATEGORIES,
     RateBudget,
     RateBudgetTimeout,
-    category_for,
     emission_interval_us,
     tolerance_us,
 )
+from tests.zoom_spec import has_operation
 
 
 @pytest.mark.parametrize(
@@ -41,19 +41,14 @@ def test_tolerance_is_small():
     assert tolerance_us(20_000) == 2_000
 
 
-def test_every_endpoint_has_zoom_s_category():
-    assert category_for("get", "/users/{userId}/meetings") == "medium"
-    for method, template in [
-        ("POST", "/users/{userId}/meetings"),
-        ("GET", "/meetings/{meetingId}"),
-        ("PATCH", "/meetings/{meetingId}"),
-        ("DELETE", "/meetings/{meetingId}"),
-        ("GET", "/users/{userId}/token"),
-    ]:
-        assert category_for(method, template) == "light"
-    assert set(ENDPOINT_CATEGORIES.values()) <= {"light", "medium", "heavy"}
-    with pytest.raises(KeyError):
-        category_for("GET", "/unknown")
+def test_every_endpoint_is_zoom_s_with_zoom_s_category():
+    """Zoom's rate-limit page: listing a user's meetings is Medium, the other calls Light."""
+    assert {e.category for e in ENDPOINTS} <= set(CATEGORIES)
+    assert LIST_MEETINGS.category == "medium"
+    assert {e.category for e in ENDPOINTS if e is not LIST_MEETINGS} == {"light"}
+    assert len({(e.method, e.template) for e in ENDPOINTS}) == len(ENDPOINTS)
+    for endpoint in ENDPOINTS:
+        assert has_operation(endpoint.method, endpoint.template), endpoint
 
 
 def test_invalid_arguments(rds):
