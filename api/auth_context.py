@@ -11,17 +11,17 @@ from types import MappingProxyType
 from typing import Any
 
 import jwt as pyjwt
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_jwt_extended import (
     create_access_token,
     create_refresh_token,
     current_user,
+    decode_token,
     get_jwt,
     jwt_required,
     verify_jwt_in_request,
 )
-from flask_jwt_extended import default_callbacks as jwt_defaults
-from flask_jwt_extended.config import config as jwt_config
+from flask_jwt_extended.exceptions import JWTExtendedException
 from sqlalchemy import exists, select
 from sqlalchemy.dialects.postgresql import insert
 
@@ -74,7 +74,7 @@ def access_token_for(user: User, claims: Mapping[str, Any]) -> str:
 
 def revoke_login(claims: Mapping[str, Any]) -> None:
     """Revoke the login the token belongs to (its access and refresh tokens) until it would expire."""
-    expires = datetime.now(UTC) + jwt_config.refresh_expires
+    expires = datetime.now(UTC) + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
     statement = insert(RevokedLogin).values(login_id=claims[LOGIN_CLAIM], expires_at=expires)
     session = db()
     session.execute(statement.on_conflict_do_nothing())
@@ -99,6 +99,8 @@ def login_revoked_clause(login_id: Any) -> Any:
 
 
 def register_jwt_callbacks(app: Flask) -> None:
+    app.extensions[RememberedDecodes.EXTENSION] = RememberedDecodes(app)
+
     @jwt.token_in_blocklist_loader
     def _revoked(_header: dict, payload: dict) -> bool:
         """One query: the token's user and whether its login was revoked; the user is kept for lookup."""
@@ -139,7 +141,7 @@ def me() -> User:
     user = current_user
     if user is UNLOADED:
         raise RuntimeError("under token_required the view loads the user itself (caller_id, check_caller)")
-    return user  # type: ignore[return-value]
+    return user
 
 
 def auth_required(*roles: Role) -> Callable:
@@ -159,24 +161,22 @@ def auth_required(*roles: Role) -> Callable:
 
 
 def token_required(view: Callable) -> Callable:
-    """Every token check of `auth_required` (signature, `alg`, expiry, access type, revocation), but the
-    user row and the revocation are left to the view, which reads them in the same statement as whatever
-    else it needs (`login_revoked_clause`) and passes what it read to `check_caller`: one database round
-    trip, no Redis.
+    """Every token check of `auth_required` (signature, `alg`, expiry, access type), but the user row and
+    the revocation are left to the view, which reads them in the same statement as whatever else it
+    needs and passes what it read to `check_caller`: one database round trip, no Redis.
 
-    The common case (one well-formed `Authorization: Bearer <jwt>` that verifies) is checked with one
-    PyJWT decode using flask-jwt-extended's own settings (remembered per token until it expires);
-    anything else goes through
-    flask-jwt-extended's full `verify_jwt_in_request`, so every failure answers exactly as elsewhere.
+    The common case (one well-formed `Authorization: Bearer <jwt>`) is verified with flask-jwt-extended's
+    public `decode_token`, remembered per token until it expires (`RememberedDecodes`); anything else
+    goes through its full `verify_jwt_in_request`, so every failure answers exactly as elsewhere.
     `me()` raises under this decorator, so a view cannot silently run without its user check.
     """
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         g._defer_user_lookup = True
-        claims = _verified_claims_fast()
+        claims = remembered_decodes().claims()
         if claims is None:
-            verify_jwt_in_request()
+            verify_jwt_in_request(skip_revocation_check=True)  # the view checks revocation in its query
             claims = get_jwt()
         g.token_claims = claims
         return view(*args, **kwargs)
@@ -184,82 +184,74 @@ def token_required(view: Callable) -> Callable:
     return wrapper
 
 
-def _fast_path_applies() -> bool:
-    """The single decode reproduces flask-jwt-extended only for what this app configures: tokens in
-    headers, and the library's own decode-key and claims-verification callbacks. Otherwise: full path."""
-    return (
-        list(jwt_config.token_location) == ["headers"]
-        and getattr(jwt, "_decode_key_callback", None) is jwt_defaults.default_decode_key_callback
-        and getattr(jwt, "_token_verification_callback", None)
-        is jwt_defaults.default_token_verification_callback
-    )
+class RememberedDecodes:
+    """The claims of the request's access token, verified by flask-jwt-extended's `decode_token` and
+    remembered per token (at most `MAX_TOKENS`) until its `exp`, so a client re-using its token pays the
+    decode once. One per app (its settings and key): `remembered_decodes()`.
+
+    Only the usual form is handled here: a header-only app, the token in `JWT_HEADER_NAME` after
+    `JWT_HEADER_TYPE` and one space, and no decode-key or claims-verification loader registered
+    (`api.extensions.JWT` notes those, the only checks `decode_token` may not run or may answer
+    differently for later). Anything else (no header, another form, a failure, an expired remembered
+    token) returns None and the caller runs the library's full check, which answers as every endpoint
+    does. Failures are not remembered; revocation never is (the view reads it in PostgreSQL).
+    """
+
+    MAX_TOKENS = 4096
+    EXTENSION = "halaka-remembered-decodes"
+
+    def __init__(self, app: Flask) -> None:
+        config = app.config
+        locations = config["JWT_TOKEN_LOCATION"]
+        self.headers_only = [locations] == ["headers"] or list(locations) == ["headers"]
+        self.header_name: str = config["JWT_HEADER_NAME"]
+        self.prefix: str = config["JWT_HEADER_TYPE"] + " "
+        self.leeway = _seconds(config["JWT_DECODE_LEEWAY"])
+        self.identity_claim: str = config["JWT_IDENTITY_CLAIM"]
+        self._decode = lru_cache(maxsize=self.MAX_TOKENS)(_decode_once)
+
+    def claims(self) -> Mapping[str, Any] | None:
+        token = self._usual_token()
+        if token is None:
+            return None
+        try:
+            claims = self._decode(token)
+        except (pyjwt.PyJWTError, JWTExtendedException):
+            return None
+        exp = claims.get("exp")
+        if exp is not None and exp <= time.time() - self.leeway:
+            return None  # expired since it was first verified: the full path answers "Token has expired"
+        if claims["type"] != "access":
+            return None
+        return claims
+
+    def _usual_token(self) -> str | None:
+        if not self.headers_only or jwt.custom_verification:
+            return None
+        header = request.headers.get(self.header_name, "")
+        if not header.startswith(self.prefix) or "," in header:
+            return None
+        token = header[len(self.prefix) :]
+        return token if token and " " not in token else None
 
 
-def _verified_claims_fast() -> dict | None:
-    """The claims of a valid, unrevoked access token in the usual header form, else None."""
-    header = request.headers.get(jwt_config.header_name, "")
-    prefix = jwt_config.header_type + " "
-    if not header.startswith(prefix) or "," in header or not _fast_path_applies():
-        return None
-    token = header[len(prefix) :]
-    if not token or " " in token:
-        return None
-    audience = jwt_config.decode_audience
-    try:
-        claims = _decode_verified(
-            token,
-            jwt_config.decode_key,
-            tuple(jwt_config.decode_algorithms),
-            tuple(audience) if isinstance(audience, list | set | tuple) else audience,
-            jwt_config.decode_issuer,
-            jwt_config.leeway,
-            jwt_config.verify_sub,
-        )
-    except pyjwt.PyJWTError:
-        return None
-    exp = claims.get("exp")
-    if exp is not None and exp <= time.time() - _seconds(jwt_config.leeway):
-        return None  # expired since it was first verified: the full path answers "Token has expired"
-    if jwt_config.identity_claim_key not in claims or claims.get("type") != "access" or not claims.get("jti"):
-        return None
-    return dict(claims)
+def _decode_once(token: str) -> Mapping[str, Any]:
+    """flask-jwt-extended's own verification of `token` (signature, algorithms, `exp`/`nbf`/`iat`,
+    audience, issuer, the identity claim), read-only so that no caller can change what is remembered."""
+    return MappingProxyType(decode_token(token))
 
 
 def _seconds(leeway: float | timedelta) -> float:
     return leeway.total_seconds() if isinstance(leeway, timedelta) else leeway
 
 
-@lru_cache(maxsize=4096)
-def _decode_verified(
-    token: str,
-    key: str,
-    algorithms: tuple[str, ...],
-    audience: str | tuple[str, ...] | None,
-    issuer: str | None,
-    leeway: float | timedelta,
-    verify_sub: bool,
-) -> Mapping[str, Any]:
-    """PyJWT's full verification of a token, remembered per token and decode settings.
-
-    A token that verified once stays valid until its `exp` (the caller re-checks that; `nbf` and `iat`
-    only become more valid with time), so a client re-using its token pays the decode once. Failures
-    raise and are not remembered; revocation is never cached (checked in PostgreSQL on every request).
-    """
-    claims = pyjwt.decode(
-        token,
-        key,
-        algorithms=list(algorithms),
-        audience=list(audience) if isinstance(audience, tuple) else audience,
-        issuer=issuer,
-        leeway=leeway,
-        options={"verify_aud": audience is not None, "verify_sub": verify_sub},
-    )
-    return MappingProxyType(claims)
+def remembered_decodes() -> RememberedDecodes:
+    return current_app.extensions[RememberedDecodes.EXTENSION]
 
 
 def caller_id() -> int:
     """The user id of the verified token (under `token_required`)."""
-    return int(g.token_claims[jwt_config.identity_claim_key])
+    return int(g.token_claims[remembered_decodes().identity_claim])
 
 
 def login_id() -> str:

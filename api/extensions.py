@@ -4,6 +4,8 @@ Client addresses are `request.remote_addr`, which `ProxyFix` (TRUSTED_PROXY_HOPS
 X-Forwarded-For only for as many proxies as the operator trusts; without it the header is ignored.
 """
 
+from collections.abc import Callable
+
 from flask import Response, request
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
@@ -12,7 +14,28 @@ from flask_limiter.util import get_remote_address
 from shared.redis_client import get_redis
 from shared.settings import get_settings
 
-jwt = JWTManager()
+
+class JWT(JWTManager):
+    """flask-jwt-extended's manager, noting whether the app registers a decode-key or a
+    claims-verification loader (through the library's public decorators, the only way in).
+
+    The signature path remembers `decode_token`'s verdict per token (`api.auth_context.RememberedDecodes`):
+    exact while the key is fixed and no verifier runs outside `decode_token`. With either loader it
+    steps aside and every request takes the library's full check.
+    """
+
+    custom_verification = False
+
+    def decode_key_loader(self, callback: Callable) -> Callable:
+        self.custom_verification = True
+        return super().decode_key_loader(callback)
+
+    def token_verification_loader(self, callback: Callable) -> Callable:
+        self.custom_verification = True
+        return super().token_verification_loader(callback)
+
+
+jwt = JWT()
 limiter = Limiter(key_func=get_remote_address, strategy="moving-window", headers_enabled=True)
 KNOWN_CLIENTS_PREFIX = "login-known:"
 

@@ -2,8 +2,8 @@
 project's framework layers.
 
 A minimal Flask view that does what `POST /api/v1/zoom/signature` does, and nothing else: one PyJWT
-decode of the bearer token, the endpoint's own single statement (`meeting_access_statement`: caller,
-revocation and meeting, compiled the same way) through a plain autocommit psycopg connection per thread,
+decode of the bearer token, the endpoint's own single statement (`MEETING_ACCESS_SQL`: caller,
+revocation and meeting) through a plain autocommit psycopg connection per thread,
 the same revocation and access rules (`token_revoked`, `can_sign`) and the same signing
 (`meeting_sdk_signature`). What the endpoint adds on top (flask-openapi3 validation, flask-jwt-extended,
 the envelope helpers, logging and metrics hooks) is what the ratio against this view measures. Served
@@ -20,7 +20,7 @@ import psycopg
 from flask import Flask, jsonify, request
 
 from api.auth_context import AUTH_TIME_CLAIM, LOGIN_CLAIM, token_revoked
-from api.blueprints.zoom import MAX_MEETING_ID, _meeting_access_sql
+from api.blueprints.zoom import MEETING_ACCESS_SQL, meeting_access_params
 from shared.access import Viewer, can_sign
 from shared.settings import get_settings
 from shared.zoom.signature import meeting_sdk_signature
@@ -56,14 +56,8 @@ def signature():
     body = request.get_json()
     meeting, role = int(body["meetingNumber"]), int(body["role"])
     user_id = int(claims["sub"])
-    sql, constants = _meeting_access_sql()
-    params = {
-        **constants,
-        "meeting": meeting if meeting <= MAX_MEETING_ID else -1,
-        "user": user_id,
-        "login": str(claims.get(LOGIN_CLAIM, "")),
-    }
-    row = _connection().execute(sql, params).fetchone()
+    params = meeting_access_params(meeting, user_id, str(claims.get(LOGIN_CLAIM, "")))
+    row = _connection().execute(MEETING_ACCESS_SQL, params).fetchone()
     if row is None or not row[0]:
         return _error(401, "User not found or inactive")
     _active, valid_after, login_revoked, user_role, approved, zoom_user, teacher_id, host, enrolled = row

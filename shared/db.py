@@ -1,15 +1,16 @@
-"""One SQLAlchemy engine per process, the session factory both the API and the workers use, and a few
-autocommit connections for single reads on the hottest path (the signature check)."""
+"""One SQLAlchemy engine per process, the session factory both the API and the workers use, and a
+pool of autocommit connections for single reads on the hottest path (the signature check)."""
 
 from __future__ import annotations
 
-from collections import deque
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, LiteralString
 
 import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -59,55 +60,70 @@ def _forget_inherited_pool() -> None:
 
 
 class ReadConnections:
-    """Autocommit psycopg connections for single read-only statements on the hot path.
+    """Autocommit psycopg connections for single read-only statements on the hot path (the signature
+    check, `Prefer: wait`), pooled by psycopg_pool.
 
     The ORM session costs a pool checkout with a ping, a BEGIN and a ROLLBACK around each query; a
-    single SELECT needs none of them. Idle connections are kept (LIFO, at most `MAX_IDLE`) per process
-    (a forked child starts empty: `shared.forks`). Instead of pinging, a statement that fails on a
-    broken connection is retried once on a new one: it only reads, so that is always safe.
+    single SELECT in autocommit needs none of them, and psycopg prepares a statement a connection has
+    run a few times. The pool opens on first use in each process (a forked child drops its parent's
+    and opens its own: `shared.forks`). Instead of pinging, a statement that fails on a broken
+    connection is retried once on another (the pool discards the broken one): it only reads, so that is
+    always safe. Waiting for a connection is bounded by `TIMEOUT` (with the database down, 500 after it).
     """
 
-    MAX_IDLE = 32
+    MIN_SIZE = 1
+    TIMEOUT = 5.0
 
     def __init__(self) -> None:
-        self._idle: deque[psycopg.Connection] = deque()
+        self._pool: ConnectionPool | None = None
+        self._opening = threading.Lock()
         after_fork_in_child(self._forget)
 
     def _forget(self) -> None:
-        """In a forked child: the parent's connections are the parent's (dropping them here does not
-        close them: psycopg only closes a connection in the process that opened it)."""
-        self._idle = deque()
+        """In a forked child: the parent's pool is the parent's. Its worker threads do not exist here and
+        its connections are the parent's sockets, so it is set aside unused, never closed or stopped
+        (psycopg only closes a connection in the process that opened it)."""
+        if self._pool is not None:
+            _PARENTS_POOLS.append(self._pool)
+        self._pool = None
+        self._opening = threading.Lock()
 
-    def _connect(self) -> psycopg.Connection:
-        engine = get_engine()
-        args, kwargs = engine.dialect.create_connect_args(engine.url)
-        return psycopg.connect(*args, **kwargs, autocommit=True)
+    def pool(self) -> ConnectionPool:
+        pool = self._pool
+        if pool is None:
+            with self._opening:
+                if self._pool is None:
+                    engine = get_engine()
+                    args, kwargs = engine.dialect.create_connect_args(engine.url)
+                    self._pool = ConnectionPool(
+                        *args,
+                        kwargs={**kwargs, "autocommit": True},
+                        min_size=self.MIN_SIZE,
+                        max_size=max(self.MIN_SIZE, 2 * get_settings().db_pool_size),
+                        timeout=self.TIMEOUT,
+                        name="read-connections",
+                        open=True,
+                    )
+                    self._pool.wait(self.TIMEOUT)  # the first read finds its connection ready
+                pool = self._pool
+        return pool
 
-    def fetch_one(self, sql: str, params: Mapping[str, Any]) -> tuple | None:
-        connection = self._take()
+    def fetch_one(self, sql: LiteralString, params: Mapping[str, Any]) -> tuple | None:
         try:
-            return self._fetch_one(sql, params, connection)
-        except psycopg.OperationalError:
-            return self._fetch_one(sql, params, self._take())
+            return self._fetch_one(sql, params)
+        except psycopg.OperationalError as exc:
+            if isinstance(exc, PoolTimeout):
+                raise  # no connection to be had: retrying would only wait again
+            return self._fetch_one(sql, params)
 
-    def _take(self) -> psycopg.Connection:
+    def _fetch_one(self, sql: LiteralString, params: Mapping[str, Any]) -> tuple | None:
+        pool = self.pool()
+        connection = pool.getconn()
         try:
-            return self._idle.pop()
-        except IndexError:
-            return self._connect()
-
-    def _fetch_one(self, sql: str, params: Mapping[str, Any], connection: psycopg.Connection) -> tuple | None:
-        """Run on `connection`, then keep it idle; a connection that failed is closed, not kept."""
-        try:
-            row = connection.execute(sql, params).fetchone()
-        except BaseException:
-            connection.close()
-            raise
-        if len(self._idle) < self.MAX_IDLE:
-            self._idle.append(connection)
-        else:
-            connection.close()
-        return row
+            return connection.execute(sql, params).fetchone()
+        finally:
+            pool.putconn(connection)  # a broken connection is discarded and replaced by the pool
 
 
+_PARENTS_POOLS: list[ConnectionPool] = []
 read_connections = ReadConnections()

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 from typing import Any
 
 from flask import Response, request
 from flask_openapi3 import APIBlueprint, Tag
-from sqlalchemy import BigInteger, BindParameter, Integer, Select, String, and_, bindparam, exists, select
 
 from api.auth_context import (
+    USER_UNAVAILABLE,
     auth_required,
     caller_id,
     check_caller,
     login_id,
-    login_revoked_clause,
     me,
     token_required,
 )
@@ -32,8 +30,8 @@ from api.schemas.zoom import (
 )
 from shared.access import Viewer, can_fetch_zak, can_sign
 from shared.customer_key import customer_key
-from shared.db import get_engine, read_connections
-from shared.models import Enrollment, Halaka, User, ZoomMeeting, ZoomStatus
+from shared.db import read_connections
+from shared.models import ZoomStatus
 from shared.settings import get_settings
 from shared.zoom.client import get_zoom_client
 from shared.zoom.errors import ZoomConfigError, ZoomError, ZoomNotFound
@@ -66,58 +64,40 @@ def _sdk_credentials() -> tuple[str, str]:
 
 MAX_MEETING_ID = 2**63 - 1  # zoom_meetings.meeting_id is a BIGINT
 
+MEETING_ACCESS_SQL = """
+SELECT users.active, users.tokens_valid_after,
+       EXISTS (SELECT FROM revoked_logins WHERE revoked_logins.login_id = %(login)s) AS login_revoked,
+       users.role, users.approved, users.zoom_user_id, halakat.teacher_id, halakat.zoom_host,
+       EXISTS (SELECT FROM enrollments
+               WHERE enrollments.halaka_id = halakat.id AND enrollments.student_id = users.id) AS enrolled
+FROM users LEFT OUTER JOIN (
+    zoom_meetings JOIN halakat ON halakat.id = zoom_meetings.halaka_id AND halakat.zoom_status != %(deleting)s
+) ON zoom_meetings.meeting_id = %(meeting)s::BIGINT
+WHERE users.id = %(user)s::INTEGER
+"""
+"""The caller's row (active, token cut-off, role, approval, linked Zoom user), whether the token's login
+was revoked, and, if this is a meeting of a live halaka, its teacher, its host and whether the caller is
+enrolled: one statement on the users PK, the revoked_logins PK, the unique meeting_id index, the halakat
+PK and the enrollments PK. No row: the user is gone. Null teacher: not a platform meeting.
 
-def meeting_access_statement(
-    meeting_number: int | BindParameter, user_id: int | BindParameter, login: str | BindParameter
-) -> Select:
-    """The caller's row (active, role, approval, linked Zoom user, token cut-off), whether the token's
-    login was revoked, and, if this is a meeting of a live halaka, its teacher, its host and whether the
-    caller is enrolled: one statement on the users PK, the revoked_logins PK, the unique meeting_id
-    index, the halakat PK and the enrollments PK. No row: the user is gone. Null teacher: not a platform
-    meeting."""
-    enrolled = exists().where(Enrollment.halaka_id == Halaka.id, Enrollment.student_id == User.id)
-    live_meeting = ZoomMeeting.__table__.join(
-        Halaka.__table__,
-        and_(
-            Halaka.id == ZoomMeeting.halaka_id,
-            Halaka.zoom_status != ZoomStatus.deleting.value,
-        ),
-    )
-    return (
-        select(
-            User.active,
-            User.tokens_valid_after,
-            login_revoked_clause(login).label("login_revoked"),
-            User.role,
-            User.approved,
-            User.zoom_user_id,
-            Halaka.teacher_id,
-            Halaka.zoom_host,
-            enrolled.label("enrolled"),
-        )
-        .select_from(User.__table__)
-        .outerjoin(live_meeting, ZoomMeeting.meeting_id == meeting_number)
-        .where(User.id == user_id)
-    )
+Plain SQL on a pooled autocommit connection (`shared.db.read_connections`), which psycopg prepares once
+a connection has run it a few times: the hottest statement pays no ORM, no compilation and no
+transaction."""
 
 
-@lru_cache(maxsize=1)
-def _meeting_access_sql() -> tuple[str, dict[str, Any]]:
-    """The statement compiled once for the driver, with its constant parameters."""
-    statement = meeting_access_statement(
-        bindparam("meeting", 0, type_=BigInteger()),
-        bindparam("user", 0, type_=Integer()),
-        bindparam("login", "", type_=String()),
-    )
-    compiled = statement.compile(dialect=get_engine().dialect, compile_kwargs={"render_postcompile": True})
-    return str(compiled), dict(compiled.params)
+def meeting_access_params(meeting_number: int, user_id: int, login: str) -> dict[str, Any]:
+    return {
+        "meeting": meeting_number if meeting_number <= MAX_MEETING_ID else -1,  # beyond BIGINT: no meeting
+        "user": user_id,
+        "login": login,
+        "deleting": ZoomStatus.deleting.value,
+    }
 
 
 def _meeting_access(meeting_number: int, user_id: int, login: str) -> tuple | None:
-    """The row of `meeting_access_statement` for this caller and meeting; None: no such user."""
-    sql, constants = _meeting_access_sql()
-    meeting = meeting_number if meeting_number <= MAX_MEETING_ID else -1  # beyond BIGINT: no meeting
-    return read_connections.fetch_one(sql, {**constants, "meeting": meeting, "user": user_id, "login": login})
+    """The row of `MEETING_ACCESS_SQL` for this caller and meeting; None: no such user."""
+    params = meeting_access_params(meeting_number, user_id, login)
+    return read_connections.fetch_one(MEETING_ACCESS_SQL, params)
 
 
 @limiter.request_filter
@@ -138,7 +118,7 @@ def signature(body: SignatureBody):
     user_id = caller_id()
     row = _meeting_access(int(body.meeting_number), user_id, login_id())
     if row is None:
-        check_caller(None, None, False)
+        raise ApiError(401, USER_UNAVAILABLE)  # as `check_caller` answers for a user that is gone
     active, valid_after, login_revoked, role, approved, zoom_user, teacher_id, host, enrolled = row
     check_caller(active, valid_after, login_revoked)
     if teacher_id is None:

@@ -471,8 +471,8 @@ def test_a_token_is_decoded_once_and_still_expires(app, client, world, monkeypat
         )
     account = dataclasses.replace(student, token=token)
     decodes = []
-    original = auth_context.pyjwt.decode
-    monkeypatch.setattr(auth_context.pyjwt, "decode", lambda *a, **k: decodes.append(1) or original(*a, **k))
+    original = auth_context.decode_token
+    monkeypatch.setattr(auth_context, "decode_token", lambda *a, **k: decodes.append(1) or original(*a, **k))
     for _ in range(3):
         assert sign(client, account, world.meetings["A"]).status_code == OK
     assert len(decodes) == 1
@@ -492,14 +492,32 @@ def test_a_remembered_token_is_still_checked_for_revocation_and_its_user(client,
     assert r.status_code == 401 and r.json["message"] == "User not found or inactive"
 
 
-def test_custom_jwt_callbacks_switch_the_single_decode_path_off(app, client, world, monkeypatch):
-    """Were a claims-verification callback ever registered, the shortcut (which does not call it)
-    must step aside and let flask-jwt-extended run it."""
+@pytest.mark.parametrize(
+    "loader, refusing",
+    [
+        ("token_verification_loader", lambda header, data: False),
+        ("decode_key_loader", lambda header, data: "another-key-" + "k" * 40),
+    ],
+)
+def test_custom_jwt_loaders_switch_the_remembered_decode_off(client, world, monkeypatch, loader, refusing):
+    """Were a claims-verification or a decode-key loader ever registered (through the library's public
+    decorators), the remembered decode (which cannot run the one and may outlive the other's key) must
+    step aside and let flask-jwt-extended run it on every request. Fails too if the library renames
+    the decorators the app's `JWT` manager watches."""
+    from flask_jwt_extended import default_callbacks
+
     from api.extensions import jwt
 
-    monkeypatch.setattr(jwt, "_token_verification_callback", lambda header, data: False)
-    r = sign(client, world.accounts["student"], world.meetings["A"])
-    assert r.status_code == 401 and r.json["message"] == "Invalid token"
+    student = world.accounts["student"]
+    assert sign(client, student, world.meetings["A"]).status_code == OK  # now remembered
+    monkeypatch.setattr(jwt, "custom_verification", False)  # put back after the test
+    try:
+        getattr(jwt, loader)(refusing)
+        r = sign(client, student, world.meetings["A"])
+        assert r.status_code == 401 and r.json["message"] == "Invalid token"
+    finally:
+        jwt.token_verification_loader(default_callbacks.default_token_verification_callback)
+        jwt.decode_key_loader(default_callbacks.default_decode_key_callback)
 
 
 def test_token_of_a_deleted_user_is_401(client, world):
@@ -558,12 +576,11 @@ def test_meeting_lookup_uses_only_indexes(world):
     small the planner would prefer them, and the point is that an index exists for every step)."""
     import psycopg
 
-    from api.blueprints.zoom import _meeting_access_sql
+    from api.blueprints.zoom import MEETING_ACCESS_SQL, meeting_access_params
 
-    sql, constants = _meeting_access_sql()
-    params = {**constants, "meeting": int(world.meetings["A"]), "user": world.accounts["student"].id}
+    params = meeting_access_params(int(world.meetings["A"]), world.accounts["student"].id, "some-login")
     with psycopg.connect(get_settings().database_url, autocommit=True) as conn:
         conn.execute("SET enable_seqscan = off")
-        plan = "\n".join(row[0] for row in conn.execute("EXPLAIN " + sql, params))
+        plan = "\n".join(row[0] for row in conn.execute("EXPLAIN " + MEETING_ACCESS_SQL, params))
     assert "Seq Scan" not in plan, plan
     assert plan.count("Index") >= 4, plan
