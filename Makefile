@@ -45,7 +45,7 @@ lint: install-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-typecheck: install-dev ## mypy over the modules listed in pyproject.toml
+typecheck: install-dev ## mypy over the production packages (pyproject.toml lists them)
 	$(VENV)/bin/mypy
 
 format: install-dev

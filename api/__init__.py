@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> OpenAPI:
     )
     if settings.trusted_proxy_hops:
         # client addresses (rate limits) from X-Forwarded-For, only as many hops as the operator trusts
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops)  # type: ignore[method-assign]  # Flask's documented way
     _register_request_context(app)  # first: before any hook that may answer early (limits, body checks)
     jwt.init_app(app)
     limiter.init_app(app)

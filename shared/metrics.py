@@ -129,7 +129,7 @@ ZOOM_CALLS = "metrics:zoom_calls"
 TASK_OUTCOMES = "metrics:task_outcomes"
 
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
-_http_children: dict[tuple[str, str, int], tuple[object, object]] = {}
+_http_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
 
 def family_names() -> set[str]:
@@ -151,8 +151,8 @@ def observe_request(route: str, method: str, status: int, seconds: float) -> Non
     if children is None:
         children = (HTTP_REQUESTS.labels(route, method, str(status)), HTTP_DURATION.labels(route, method))
         _http_children[key] = children
-    children[0].inc()  # type: ignore[attr-defined]
-    children[1].observe(seconds)  # type: ignore[attr-defined]
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def record_zoom_response(
@@ -202,7 +202,7 @@ def record_webhook_signature_failure(reason: str) -> None:
 
 
 def read_mirror(key: str) -> dict[str, int]:
-    return {k.decode(): int(v) for k, v in get_redis().hgetall(key).items()}
+    return {k.decode() if isinstance(k, bytes) else k: int(v) for k, v in get_redis().hgetall(key).items()}
 
 
 # --- exposition ---------------------------------------------------------------------------------------

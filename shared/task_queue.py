@@ -47,7 +47,8 @@ def queue_depth(queue: str) -> int | None:
         with producer().connection_for_write() as conn:
             conn.ensure_connection(max_retries=1)
             try:
-                return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+                channel = conn.default_channel
+                return channel.queue_declare(queue=queue, passive=True).message_count  # type: ignore[attr-defined]  # StdChannel omits it
             except ChannelError:
                 return 0  # the broker has no such queue yet: nothing is waiting
     except Exception:  # noqa: BLE001 - a metric, not a failure

@@ -128,8 +128,8 @@ def main() -> int:
         api_port, flower_port = env.get("API_PORT", "8000"), env.get("FLOWER_PORT", "5555")
         api = RoleProcess("api", env).start()
         roles.append(api)
-        for role in ("worker", "webhook-worker", "beat", "flower"):
-            roles.append(RoleProcess(role, env).start())
+        for name in ("worker", "webhook-worker", "beat", "flower"):
+            roles.append(RoleProcess(name, env).start())
         wait_for_port(int(api_port), proc=api.proc)
         print("\nHalaka Zoom backend is up:", flush=True)
         print(f"  API      http://127.0.0.1:{api_port}/api/v1  (docs: /api/v1/docs)")
@@ -141,15 +141,15 @@ def main() -> int:
             print(f"  Zoom     sandbox at {sandbox} (control: {sandbox}/_sandbox/config)")
         print("Ctrl-C stops everything.\n", flush=True)
         while not stopping:
-            dead = [(r.role, r.proc.returncode) for r in roles if not r.running]
+            dead = [(r.role, r.proc and r.proc.returncode) for r in roles if not r.running]
             if dead:
                 print(f"process exited: {dead}; stopping the stack", file=sys.stderr)
                 return 1
             time.sleep(0.5)
         return 0
     finally:
-        for role in reversed(roles):
-            role.stop()
+        for process in reversed(roles):
+            process.stop()
         for service in reversed(services):
             service.stop()
         print("stopped.", flush=True)

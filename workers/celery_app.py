@@ -42,7 +42,7 @@ app = configure(
 _started: dict[str, float] = {}
 # Celery writes its shutdown notices ("worker: Warm shutdown") from the signal handler with a bare
 # os.write of plain text; this keeps them signal-safe and makes them JSON lines like every other.
-celery.apps.worker.safe_say = write_signal_safe
+celery.apps.worker.safe_say = write_signal_safe  # type: ignore[attr-defined]  # celery-types omits it
 
 
 @setup_logging.connect

@@ -137,7 +137,9 @@ def meeting_gone(s: Session, row: ZoomMeeting, reason: str, after: AfterCommit) 
 
 def _platform_meeting(s: Session, payload: dict[str, Any]) -> tuple[dict[str, Any], int, ZoomMeeting | None]:
     """The event's object, its meeting id (locked for this transaction) and the platform's row of it."""
-    obj = payload.get("object") if isinstance(payload.get("object"), dict) else {}
+    obj = payload.get("object")
+    if not isinstance(obj, dict):
+        obj = {}
     meeting_id = meeting_number(obj)
     lock_meeting(s, meeting_id)
     return obj, meeting_id, meeting_row(s, meeting_id)

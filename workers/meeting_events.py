@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -231,10 +232,12 @@ def on_joined(s: Session, obj: dict[str, Any]) -> str:
     if any(i.joined_at == joined for i in x.intervals):
         return "already recorded"
     early_leave = [
-        i for i in x.intervals if i.joined_at is None and i.left_at is not None and i.left_at >= joined
+        (i.left_at, i)
+        for i in x.intervals
+        if i.joined_at is None and i.left_at is not None and i.left_at >= joined
     ]
     if early_leave:  # its leave was processed first
-        min(early_leave, key=lambda i: i.left_at).joined_at = joined
+        min(early_leave, key=itemgetter(0))[1].joined_at = joined
     else:
         _add(s, x, joined_at=joined)
     return "joined"
@@ -246,9 +249,13 @@ def on_left(s: Session, obj: dict[str, Any]) -> str:
         return "not a platform meeting"
     if any(i.left_at == left for i in x.intervals):
         return "already recorded"
-    open_ = [i for i in x.intervals if i.left_at is None and i.joined_at is not None and i.joined_at <= left]
+    open_ = [
+        (i.joined_at, i)
+        for i in x.intervals
+        if i.left_at is None and i.joined_at is not None and i.joined_at <= left
+    ]
     if open_:
-        max(open_, key=lambda i: i.joined_at).left_at = left
+        max(open_, key=itemgetter(0))[1].left_at = left
         return "left"
     _add(s, x, left_at=left)
     return "left before its join arrived"

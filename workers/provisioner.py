@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -139,7 +139,7 @@ def sync(halaka_id: int, client: ZoomClient) -> Outcome:
             if isinstance(snap, Outcome):
                 return snap
             try:
-                _apply(snap, GuardedClient(client, snap))
+                _apply(snap, cast(ZoomClient, GuardedClient(client, snap)))  # every method, guarded
             except lifecycle.Interrupted as stop:
                 if stop.outcome is Outcome.STOPPED:
                     return stop.outcome

@@ -214,10 +214,11 @@ def portal_delete(meeting_id: str) -> Response:
     return Response(status=204)
 
 
-def _number(raw: dict, key: str, default: float | None = None) -> float | None:
-    value = raw.get(key, default)
+def _number(raw: dict, key: str, default: float) -> float:
+    """The field in minutes, `default` when absent or null (a null leave was a 500 before)."""
+    value = raw.get(key)
     if value is None:
-        return None
+        return default
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 24 * 60:
         raise ValueError(f"{key} must be a number of minutes between 0 and 1440")
     return float(value)

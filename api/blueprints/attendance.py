@@ -80,7 +80,7 @@ def _report(halaka: Halaka, only_user: int | None) -> list[attendance.SessionAtt
         instances,
         intervals,
         enrolled=enrolled,
-        duration=halaka.duration,
+        duration=halaka.schedule.duration,
         rules=_rules(),
         now=datetime.now(UTC),
         only_user=only_user,

@@ -41,7 +41,7 @@ from shared.passwords import hash_password, verify_password
 from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
-SECURITY = [{"jwt": []}]
+SECURITY: list[dict[str, list[str]]] = [{"jwt": []}]
 bp = APIBlueprint("auth", __name__, url_prefix="/api/v1/auth", abp_tags=[Tag(name="auth")])
 
 
@@ -106,7 +106,7 @@ def login(body: LoginBody):
     """Exchange email and password for an access and a refresh token (one login: logout revokes both)."""
     email = body.email.strip().lower()
     user = db().scalar(select(User).where(User.email == email))
-    if not verify_password(user.password_hash if user else None, body.password) or not user.active:
+    if not verify_password(user.password_hash if user else None, body.password) or not (user and user.active):
         log.info("login failed")
         raise ApiError(401, "Invalid email or password")
     access, refresh_token = issue_tokens(user.id, user.role)

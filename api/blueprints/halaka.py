@@ -345,8 +345,7 @@ def retry_provisioning(path: IdPath):
     halaka = _load_managed(path.id)
     _transition(lifecycle.retry, halaka, "Only a failed halaka can be retried")
     if not halaka.meetings:
-        teacher = db().get(User, halaka.teacher_id)
-        halaka.zoom_host = _zoom_host(teacher)
+        halaka.zoom_host = _zoom_host(db().get_one(User, halaka.teacher_id))
     _schedule_work(halaka, SYNC_TASK)
     return ok("Provisioning retry scheduled", halaka_out(halaka, viewer(), False))
 

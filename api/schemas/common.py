@@ -107,12 +107,24 @@ def validated(view: Callable) -> Callable:
     instead of 401/403. Put this below `auth_required`/`jwt_required`: auth first, then validation.
     (flask-openapi3's own `validate_request` does the same but rebuilds the models' JSON Schemas on
     every request; the models are resolved once here.)
+
+    The one use of a private flask-openapi3 function (`_validate_request`, what its public decorator
+    calls), by keyword; `tests/unit/test_library_seams.py` fails if its parameters change.
     """
-    models = parse_parameters(view, doc_ui=False)
+    header, cookie, path, query, form, body, raw = parse_parameters(view, doc_ui=False)
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        view_kwargs = _validate_request(*models, path_kwargs=kwargs)
+        view_kwargs = _validate_request(
+            header=header,
+            cookie=cookie,
+            path=path,
+            query=query,
+            form=form,
+            body=body,
+            raw=raw,  # type: ignore[arg-type]  # parse_parameters types it RawModel, this as BaseModel
+            path_kwargs=kwargs,
+        )
         view_kwargs.update(kwargs)
         return view(*args, **view_kwargs)
 

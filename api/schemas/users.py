@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import EmailStr, Field, field_validator, model_validator
 
@@ -40,7 +40,7 @@ class MeOut(UserOut):
 
     @field_validator("zoom_write_budget", mode="before")
     @classmethod
-    def _budget(cls, v: object) -> object:
+    def _budget(cls, v: Any) -> Any:
         if v is None or isinstance(v, dict | ZoomWriteBudgetOut):
             return v
         return {"host": v.host, "limit": v.limit, "used": v.used, "remaining": v.remaining}
@@ -64,7 +64,7 @@ class LoginBody(ApiModel):
 
 
 class LogoutBody(ApiModel):
-    model_config = {**ApiModel.model_config, "openapi_extra": {"required": False}}
+    model_config = {**ApiModel.model_config, "openapi_extra": {"required": False}}  # type: ignore[typeddict-unknown-key]  # flask-openapi3's key
     refresh_token: str | None = Field(default=None, max_length=4096)
 
     @model_validator(mode="before")

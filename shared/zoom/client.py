@@ -152,9 +152,9 @@ class ZoomClient:
             _log_failure(call, error)
             raise
         except redis.RedisError as exc:
-            error = ZoomTransientError(f"token store / rate budget unavailable: {type(exc).__name__}")
-            _log_failure(call, error)
-            raise error from exc
+            unavailable = ZoomTransientError(f"token store / rate budget unavailable: {type(exc).__name__}")
+            _log_failure(call, unavailable)
+            raise unavailable from exc
         return response
 
     def _exchange(self, call: _Call) -> requests.Response:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.lifecycle import ACTIVE, TRANSITIONS, Event, Refused, State, next_state
+from shared.lifecycle import ACTIVE, SAME, TRANSITIONS, Event, Refused, State, next_state
 
 ROOT = Path(__file__).resolve().parents[2]
 COLUMNS = {"zoom_status", "attempts", "next_attempt_at", "zoom_error"}
@@ -64,7 +64,7 @@ def test_every_state_has_a_row_and_every_target_is_a_state():
     for row in TRANSITIONS.values():
         for target in row.values():
             targets = target if isinstance(target, tuple) else (target,)
-            assert all(t in (None, "same", *State) for t in targets)
+            assert all(t in (None, SAME, *State) for t in targets)
 
 
 def test_no_sync_run_event_touches_a_deleting_halaka_and_deletion_is_final():

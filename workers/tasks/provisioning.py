@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
+from typing import Any
 
 from celery import Task
 from sqlalchemy.exc import OperationalError
@@ -32,7 +33,8 @@ from workers.celery_app import app
 
 log = logging.getLogger(__name__)
 BUSY_COUNTDOWN = 5.0
-TASK_OPTIONS = {"bind": True, "max_retries": None}  # acks late, rejected on worker loss: celery_config
+# acks late, rejected on worker loss: celery_config
+TASK_OPTIONS: dict[str, Any] = {"bind": True, "max_retries": None}
 
 
 def describe(exc: BaseException, host: str | None) -> str:
