@@ -34,13 +34,13 @@ def register_cli(app: Flask) -> None:
                     email=email,
                     name=name,
                     active=True,
-                    role=Role.admin.value,
+                    role=Role.admin,
                     password_hash=hash_password(password),
                 )
                 session.add(user)
                 verb = "created"
             else:
-                user.role, user.name, user.active = Role.admin.value, name, True
+                user.role, user.name, user.active = Role.admin, name, True
                 user.password_hash = hash_password(password)
                 verb = "promoted"
         click.echo(f"admin {email} {verb}")

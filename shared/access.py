@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ADMIN, TEACHER, STUDENT = "admin", "teacher", "student"
+from shared.models import Role
 
 
 @dataclass(frozen=True)
 class Viewer:
     id: int
-    role: str
+    role: Role
     zoom_user_id: str | None = None
     approved: bool = True
 
@@ -46,27 +46,27 @@ def is_shared_host(teacher_zoom_user: str | None, host: str | None) -> bool:
 
 def owns(viewer: Viewer, teacher_id: int) -> bool:
     """An approved teacher's own halaka (an unapproved teacher reads like a student enrolled nowhere)."""
-    return viewer.role == TEACHER and viewer.approved and viewer.id == teacher_id
+    return viewer.role == Role.teacher and viewer.approved and viewer.id == teacher_id
 
 
 def can_create_halaka(viewer: Viewer) -> bool:
-    return viewer.role == ADMIN or (viewer.role == TEACHER and viewer.approved)
+    return viewer.role == Role.admin or (viewer.role == Role.teacher and viewer.approved)
 
 
 def can_manage_halaka(viewer: Viewer, teacher_id: int) -> bool:
     """Update, delete and retry provisioning: the halaka's own teacher, or an admin."""
-    return viewer.role == ADMIN or owns(viewer, teacher_id)
+    return viewer.role == Role.admin or owns(viewer, teacher_id)
 
 
 def can_host(viewer: Viewer, teacher_id: int, host: str | None) -> bool:
     """Start link, role-1 signature: admins; the halaka's teacher when their own linked Zoom user hosts it."""
-    if viewer.role == ADMIN:
+    if viewer.role == Role.admin:
         return True
     return owns(viewer, teacher_id) and same_zoom_user(viewer.zoom_user_id, host)
 
 
 def can_enroll(viewer: Viewer) -> bool:
-    return viewer.role == STUDENT
+    return viewer.role == Role.student
 
 
 def meeting_visibility(
@@ -74,7 +74,7 @@ def meeting_visibility(
 ) -> MeetingVisibility:
     manages = can_manage_halaka(viewer, teacher_id)
     return MeetingVisibility(
-        join=manages or (viewer.role == STUDENT and enrolled),
+        join=manages or (viewer.role == Role.student and enrolled),
         start=can_host(viewer, teacher_id, host),
         error=manages,
     )
@@ -84,14 +84,16 @@ def can_sign(viewer: Viewer, teacher_id: int, enrolled: bool, role: int, host: s
     """Meeting SDK signature: role 1 (host) by `can_host`; role 0 for the manager and enrolled students."""
     if role != 0:
         return can_host(viewer, teacher_id, host)
-    return can_manage_halaka(viewer, teacher_id) or (viewer.role == STUDENT and enrolled)
+    return can_manage_halaka(viewer, teacher_id) or (viewer.role == Role.student and enrolled)
 
 
 def can_fetch_zak(viewer: Viewer, zoom_user_id: str) -> bool:
     """ZAK: an admin for any user; an approved teacher only for the Zoom user an admin linked to them."""
-    if viewer.role == ADMIN:
+    if viewer.role == Role.admin:
         return True
-    return viewer.role == TEACHER and viewer.approved and same_zoom_user(viewer.zoom_user_id, zoom_user_id)
+    return (
+        viewer.role == Role.teacher and viewer.approved and same_zoom_user(viewer.zoom_user_id, zoom_user_id)
+    )
 
 
 def attendance_scope(viewer: Viewer, teacher_id: int, enrolled: bool) -> str | None:
@@ -99,6 +101,6 @@ def attendance_scope(viewer: Viewer, teacher_id: int, enrolled: bool) -> str | N
     student, nothing (None) for anyone else."""
     if can_manage_halaka(viewer, teacher_id):
         return "all"
-    if viewer.role == STUDENT and enrolled:
+    if viewer.role == Role.student and enrolled:
         return "own"
     return None

@@ -56,7 +56,6 @@ def _str_enum(enum_class: type[enum.StrEnum]) -> Enum:
         create_constraint=False,
         length=16,
         values_callable=lambda members: [m.value for m in members],
-        validate_strings=True,
     )
 
 
@@ -72,7 +71,7 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16), index=True)
+    role: Mapped[Role] = mapped_column(_str_enum(Role), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     zoom_user_id: Mapped[str | None] = mapped_column(String(320), index=True)
     approved: Mapped[bool] = mapped_column(default=True, server_default=true())
@@ -104,7 +103,7 @@ class Halaka(Base):
         mapped_column("timezone", String(64)),
     )
 
-    zoom_status: Mapped[str] = mapped_column(String(16), default=ZoomStatus.pending.value)
+    zoom_status: Mapped[ZoomStatus] = mapped_column(_str_enum(ZoomStatus), default=ZoomStatus.pending)
     zoom_error: Mapped[str | None] = mapped_column(Text)
     zoom_host: Mapped[str | None] = mapped_column(String(320))
     provisioning_key: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -233,7 +232,7 @@ class MeetingInstance(Base):
     meeting_id: Mapped[int] = mapped_column(BigInteger)
     scheduled_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     uuid: Mapped[str | None] = mapped_column(String(64), unique=True)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[InstanceStatus] = mapped_column(_str_enum(InstanceStatus))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reason: Mapped[str | None] = mapped_column(Text)

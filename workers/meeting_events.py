@@ -82,7 +82,7 @@ def _instance(s: Session, row: ZoomMeeting, uuid: str, at: datetime) -> MeetingI
             meeting_id=row.meeting_id,
             scheduled_start=scheduled,
             uuid=uuid,
-            status=InstanceStatus.live.value,
+            status=InstanceStatus.live,
         )
         s.add(instance)
         s.flush()
@@ -118,7 +118,7 @@ def on_started(s: Session, obj: dict[str, Any]) -> str:
     instance, started = found
     instance.started_at = started
     if instance.status != InstanceStatus.ended:
-        instance.status = InstanceStatus.live.value
+        instance.status = InstanceStatus.live
     return "live"
 
 
@@ -129,7 +129,7 @@ def on_ended(s: Session, obj: dict[str, Any]) -> str:
     instance, started = found
     instance.started_at = instance.started_at or started
     instance.ended_at = parse_time(obj.get("end_time"), "object.end_time")
-    instance.status = InstanceStatus.ended.value
+    instance.status = InstanceStatus.ended
     return "ended"
 
 

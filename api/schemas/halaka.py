@@ -8,11 +8,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from api.schemas.common import MAX_ID, NON_BLANK, ApiModel, CreatedEnvelope, Envelope, Page, PageQuery
-from shared.zoom.recurrence import WEEKDAYS, Schedule
+from shared.models import ZoomStatus
+from shared.zoom.recurrence import WEEKDAYS, Frequency, Schedule
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-FrequencyName = Literal["daily", "weekly", "biweekly", "monthly"]
-ZoomStatusName = Literal["pending", "provisioning", "ready", "updating", "failed", "deleting"]
 _HHMM_PATTERN = r"^([01]\d|2[0-3]):([0-5]\d)$"
 _HHMM = re.compile(_HHMM_PATTERN)
 # Documented as what is accepted (`HH:MM`), not as an OpenAPI `time` (which would promise `17:00:00Z`).
@@ -61,7 +60,7 @@ class ScheduleFields(ApiModel):
 
 
 class ScheduleIn(ScheduleFields):
-    frequency: FrequencyName
+    frequency: Frequency
     days: list[Weekday] = Field(default_factory=list, max_length=7)
     start_time: HHMM
     duration: int = Field(ge=1, le=1440, description="minutes")
@@ -83,7 +82,7 @@ class ScheduleIn(ScheduleFields):
 class SchedulePatch(ScheduleFields):
     """The fields a PATCH sets; :meth:`applied_to` merges them into the stored schedule."""
 
-    frequency: FrequencyName | None = None
+    frequency: Frequency | None = None
     days: list[Weekday] | None = Field(default=None, max_length=7)
     start_time: HHMM | None = None
     duration: int | None = Field(default=None, ge=1, le=1440)
@@ -125,7 +124,7 @@ class HalakaQuery(PageQuery):
     teacher_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     mine: bool = False
     enrolled: bool = False
-    zoom_status: ZoomStatusName | None = None
+    zoom_status: ZoomStatus | None = None
 
 
 class SessionsQuery(ApiModel):
@@ -143,7 +142,7 @@ class TeacherOut(ApiModel):
 
 
 class ScheduleOut(ApiModel):
-    frequency: FrequencyName
+    frequency: Frequency
     days: list[Weekday]
     start_time: str
     duration: int
@@ -179,7 +178,7 @@ class HalakaOut(ApiModel):
     description: str
     teacher: TeacherOut
     schedule: ScheduleOut
-    zoom_status: ZoomStatusName
+    zoom_status: ZoomStatus
     zoom_error: str | None = None  # only for the halaka's teacher and admins (absent for others)
     zoom_meeting: MeetingOut | None
     zoom_meetings: list[MeetingOut]

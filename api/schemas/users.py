@@ -6,16 +6,14 @@ from typing import Any, Literal
 from pydantic import EmailStr, Field, field_validator, model_validator
 
 from api.schemas.common import NON_BLANK, ApiModel, CreatedEnvelope, Envelope, Page, PageQuery
-from shared.models import User
-
-RoleName = Literal["student", "teacher", "admin"]
+from shared.models import Role, User
 
 
 class UserOut(ApiModel):
     id: int
     name: str
     email: str
-    role: RoleName
+    role: Role
     active: bool
     approved: bool
     zoom_user_id: str | None
@@ -50,7 +48,7 @@ class RegisterBody(ApiModel):
     name: str = Field(min_length=1, max_length=200, pattern=NON_BLANK)
     email: EmailStr
     password: str = Field(min_length=8, max_length=128)
-    role: Literal["teacher", "student"]
+    role: Literal[Role.teacher, Role.student]
 
     @field_validator("name")
     @classmethod
@@ -85,7 +83,7 @@ class AccessTokenOut(ApiModel):
 
 
 class UserPatch(ApiModel):
-    role: RoleName | None = None
+    role: Role | None = None
     active: bool | None = None
     approved: bool | None = None
     zoom_user_id: str | None = Field(default=None, min_length=1, max_length=320, pattern=NON_BLANK)
@@ -93,7 +91,7 @@ class UserPatch(ApiModel):
 
 
 class UserQuery(PageQuery):
-    role: RoleName | None = None
+    role: Role | None = None
     email: str | None = Field(default=None, max_length=320)
 
 

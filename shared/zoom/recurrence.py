@@ -40,8 +40,8 @@ from typing import Any, Final, TypeGuard
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 
-class Frequency(StrEnum):
-    """How often a halaka meets (the API's ``schedule.frequency``, the ``halakat.frequency`` column)."""
+class Frequency(StrEnum):  # the API's `schedule.frequency` and the `halakat.frequency` column
+    """How often a halaka meets."""
 
     daily = "daily"
     weekly = "weekly"
