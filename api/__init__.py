@@ -13,17 +13,18 @@ from flask_openapi3 import Info, OpenAPI
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api.auth_context import register_jwt_callbacks
-from api.blueprints import attendance, auth, halaka, health, ops, users, zoom, zoom_webhook
+from api.blueprints import API_PREFIX, attendance, auth, halaka, health, ops, users, zoom, zoom_webhook
 from api.cli import register_cli
 from api.db_session import init_db_session
 from api.errors import register_error_handlers, validation_error_response
-from api.extensions import jwt, limiter
+from api.extensions import init_settings, jwt, limiter
 from api.schemas.common import ErrorResponse
 from shared.logging import configure_logging, halaka_id_var, request_id_var
 from shared.metrics import observe_request
 from shared.settings import Settings, get_settings
 
-API_PREFIX = "/api/v1"
+# Every blueprint of the versioned API (each made by `api.blueprints.api_blueprint`), in document order.
+BLUEPRINTS = (auth.bp, users.bp, halaka.bp, attendance.bp, zoom.bp, zoom_webhook.bp, ops.bp)
 HALAKA_PREFIX = f"{API_PREFIX}/halaka/"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> OpenAPI:
         doc_prefix=API_PREFIX,
         doc_url="/openapi.json",
     )
+    init_settings(app, settings)
     app.config.update(
         JWT_SECRET_KEY=settings.jwt_secret_key.get_secret_value(),
         JWT_ACCESS_TOKEN_EXPIRES=timedelta(minutes=settings.jwt_access_minutes),
@@ -64,15 +66,10 @@ def create_app(settings: Settings | None = None) -> OpenAPI:
     register_error_handlers(app)
     register_cli(app)
 
-    app.register_api(auth.bp)
-    app.register_api(users.bp)
-    app.register_api(halaka.bp)
-    app.register_api(attendance.bp)
-    app.register_api(zoom.bp)
-    app.register_api(zoom_webhook.bp)
-    app.register_api(ops.bp)
-    app.register_blueprint(health.bp)
-    app.register_blueprint(ops.exposition)
+    for blueprint in BLUEPRINTS:
+        app.register_api(blueprint)
+    app.register_blueprint(health.bp)  # /healthz, /readyz: outside the versioned API
+    app.register_blueprint(ops.exposition)  # /metrics (Prometheus)
     app.add_url_rule(f"{API_PREFIX}/docs", "docs", lambda: redirect(f"{API_PREFIX}/swagger"))
     return app
 

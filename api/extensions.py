@@ -1,4 +1,5 @@
-"""Flask extensions, created unbound and initialised by the app factory, and the login limiter's keys.
+"""Flask extensions, created unbound and initialised by the app factory, the app's settings, and the
+login limiter's keys.
 
 Client addresses are `request.remote_addr`, which `ProxyFix` (TRUSTED_PROXY_HOPS) rewrites from
 X-Forwarded-For only for as many proxies as the operator trusts; without it the header is ignored.
@@ -6,13 +7,27 @@ X-Forwarded-For only for as many proxies as the operator trusts; without it the 
 
 from collections.abc import Callable
 
-from flask import Response, request
+from flask import Flask, Response, current_app, request
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from shared.redis_client import get_redis
-from shared.settings import get_settings
+from shared.settings import Settings
+
+_SETTINGS = "halaka.settings"
+
+
+def init_settings(app: Flask, settings: Settings) -> None:
+    """Keep the settings `create_app(settings)` was given on the app (once, before anything reads them)."""
+    app.extensions[_SETTINGS] = settings
+
+
+def app_settings() -> Settings:
+    """The settings of the app serving this request (or CLI command): code under `api/` reads its
+    configuration here, never through `get_settings()`, so an app created with other settings uses them."""
+    settings: Settings = current_app.extensions[_SETTINGS]
+    return settings
 
 
 class JWT(JWTManager):
@@ -64,7 +79,7 @@ def remember_client(email: str) -> None:
     key = _known_clients_key(email)
     pipe = get_redis().pipeline()
     pipe.sadd(key, get_remote_address())
-    pipe.expire(key, get_settings().jwt_refresh_days * 86400)
+    pipe.expire(key, app_settings().jwt_refresh_days * 86400)
     pipe.execute()
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from cachetools import TTLCache
 
-from shared.settings import get_settings
+from api.extensions import app_settings
 from shared.zoom.client import get_zoom_client
 from shared.zoom.errors import ZoomError
 
@@ -45,7 +45,7 @@ def _recent_cache() -> TTLCache:
     global _cache
     with _lock:
         if _cache is None:
-            _cache = TTLCache(CACHE_SIZE, get_settings().start_url_max_age_seconds, timer=time.monotonic)
+            _cache = TTLCache(CACHE_SIZE, app_settings().start_url_max_age_seconds, timer=time.monotonic)
         return _cache
 
 

@@ -16,27 +16,26 @@ from contextlib import contextmanager
 
 from shared.outcomes import channel
 from shared.redis_client import get_redis
-from shared.settings import get_settings
 
 _slots: threading.BoundedSemaphore | None = None
 _slots_lock = threading.Lock()
 
 
-def _semaphore() -> threading.BoundedSemaphore:
+def _semaphore(limit: int) -> threading.BoundedSemaphore:
     global _slots
     with _slots_lock:
         if _slots is None:
-            _slots = threading.BoundedSemaphore(get_settings().prefer_wait_max_concurrent)
+            _slots = threading.BoundedSemaphore(limit)
         return _slots
 
 
 @contextmanager
-def wait_slot() -> Iterator[bool]:
-    """True when this request may wait (a slot was free); False: answer now."""
-    if get_settings().prefer_wait_max_concurrent <= 0:
+def wait_slot(limit: int) -> Iterator[bool]:
+    """True when this request may wait (one of `limit` slots per process was free); False: answer now."""
+    if limit <= 0:
         yield False
         return
-    slots = _semaphore()
+    slots = _semaphore(limit)
     got = slots.acquire(blocking=False)
     try:
         yield got

@@ -11,22 +11,26 @@ import hashlib
 import hmac
 from functools import lru_cache
 
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
 
 KEY_LENGTH = 32  # hex characters; Zoom's customerKey may hold at most 36
 
 
-@lru_cache(maxsize=1)
-def _server_key() -> bytes:
+def server_key(settings: Settings) -> bytes:
     """CUSTOMER_KEY_SECRET, else a key derived from the JWT secret (set the former to survive rotating
     the latter)."""
-    settings = get_settings()
     if settings.customer_key_secret is not None:
         return settings.customer_key_secret.get_secret_value().encode()
     jwt_secret = settings.jwt_secret_key.get_secret_value().encode()
     return hmac.new(jwt_secret, b"halaka customer key", hashlib.sha256).digest()
 
 
-def customer_key(user_id: int, server_key: bytes | None = None) -> str:
-    key = server_key if server_key is not None else _server_key()
+@lru_cache(maxsize=1)
+def _process_key() -> bytes:
+    """The workers' key, from the environment (the API passes its app's: `server_key(settings)`)."""
+    return server_key(get_settings())
+
+
+def customer_key(user_id: int, key: bytes | None = None) -> str:
+    key = key if key is not None else _process_key()
     return hmac.new(key, f"user:{user_id}".encode(), hashlib.sha256).hexdigest()[:KEY_LENGTH]

@@ -4,6 +4,7 @@ Zoom lets one host create/update 100 meetings a day. Every teacher without a lin
 ZOOM_DEFAULT_HOST_USER, so without a budget one teacher could spend the whole day's allowance for all.
 A write is one segment (one Zoom recurring meeting) to create or update. Counters live in Redis, one
 hash per host and UTC day (teacher id -> writes), charged atomically before the work is enqueued.
+The API passes its own settings (the default host and the limit) in.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from datetime import UTC, date, datetime
 
 import redis
 
-from shared.access import TEACHER, is_shared_host
-from shared.models import User
+from shared.access import is_shared_host
+from shared.models import Role, User
 from shared.redis_client import get_redis
-from shared.settings import get_settings
+from shared.settings import Settings
 from shared.zoom.recurrence import Schedule, plan_segments
 
 PREFIX = "zoom-writes:"
@@ -53,10 +54,10 @@ def writes_for(schedule: Schedule, after: datetime | None = None) -> int:
     return len(plan_segments(schedule, after=after or datetime.now(UTC)))
 
 
-def shared_host_of(user: User) -> str | None:
+def shared_host_of(user: User, settings: Settings) -> str | None:
     """The shared Zoom user a teacher's halakat are created on, or None (own Zoom user, or none)."""
-    host = user.zoom_user_id or get_settings().zoom_default_host_user
-    if user.role != TEACHER or not host or not is_shared_host(user.zoom_user_id, host):
+    host = user.zoom_user_id or settings.zoom_default_host_user
+    if user.role != Role.teacher or not host or not is_shared_host(user.zoom_user_id, host):
         return None
     return host
 
@@ -65,22 +66,24 @@ def used(host: str, teacher_id: int, client: redis.Redis | None = None) -> int:
     return int((client or get_redis()).hget(_key(host), str(teacher_id)) or 0)
 
 
-def charge(host: str, teacher_id: int, writes: int, client: redis.Redis | None = None) -> tuple[bool, Budget]:
+def charge(
+    host: str, teacher_id: int, writes: int, settings: Settings, client: redis.Redis | None = None
+) -> tuple[bool, Budget]:
     """Take `writes` from the teacher's budget on `host` today; (False, unchanged budget) if it would
     go over."""
-    limit = get_settings().shared_host_teacher_daily_writes
+    limit = settings.shared_host_teacher_daily_writes
     charged, now_used = (client or get_redis()).eval(
         _CHARGE, 1, _key(host), str(teacher_id), str(writes), str(limit), str(KEEP_SECONDS)
     )
     return bool(charged), Budget(host, limit, int(now_used))
 
 
-def budget_of(user: User) -> Budget | None:
+def budget_of(user: User, settings: Settings) -> Budget | None:
     """What `/auth/me` shows a teacher on a shared host; None for everyone else."""
-    host = shared_host_of(user)
+    host = shared_host_of(user, settings)
     if host is None:
         return None
-    return Budget(host, get_settings().shared_host_teacher_daily_writes, used(host, user.id))
+    return Budget(host, settings.shared_host_teacher_daily_writes, used(host, user.id))
 
 
 def writes_today(client: redis.Redis | None = None) -> dict[str, int]:

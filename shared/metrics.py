@@ -23,7 +23,7 @@ import glob
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import redis
@@ -247,15 +247,15 @@ class State:
     default_host: str | None = None
 
 
-def read_state() -> State:
-    """The operator's state: broker queue depth, halakat by status, oldest pending, hosts' writes today."""
+def read_state(default_host: str | None) -> State:
+    """The operator's state: broker queue depth, halakat by status, oldest pending, hosts' writes today
+    (`default_host`: ZOOM_DEFAULT_HOST_USER of the caller's settings)."""
     from sqlalchemy import func, select
 
     from shared.celery_config import ZOOM_QUEUE
     from shared.db import session_scope
     from shared.lifecycle import ACTIVE
     from shared.models import Halaka
-    from shared.settings import get_settings
     from shared.task_queue import queue_depth
     from shared.zoom.rate_budget import host_writes_today
 
@@ -275,19 +275,23 @@ def read_state() -> State:
         halakat_by_status={status: count for status, count in rows},
         oldest_pending_seconds=max(0.0, float(oldest or 0)),
         host_writes=writes,
-        default_host=get_settings().zoom_default_host_user,
+        default_host=default_host,
     )
 
 
 class StateCollector(Collector):
-    """State gauges, computed on each scrape (any API worker answers the same)."""
+    """State gauges, computed on each scrape (any API worker answers the same); `default_host` gives
+    the scraping app's ZOOM_DEFAULT_HOST_USER at scrape time."""
+
+    def __init__(self, default_host: Callable[[], str | None]) -> None:
+        self._default_host = default_host
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         from shared.models import ZoomStatus
         from shared.zoom.rate_budget import DAILY_WRITES_PER_HOST
 
         started = time.perf_counter()
-        state = read_state()
+        state = read_state(self._default_host())
         depth = GaugeMetricFamily(QUEUE_DEPTH, "Messages waiting in the broker, by queue", labels=["queue"])
         for queue, count in state.queue_depth.items():
             if count is not None:  # broker unreachable: no sample rather than a wrong one

@@ -9,12 +9,13 @@ import io
 from datetime import UTC, datetime
 
 from flask import Response
-from flask_openapi3 import APIBlueprint, Tag
 from sqlalchemy import select
 
 from api.auth_context import auth_required, me
+from api.blueprints import api_blueprint
 from api.db_session import db
 from api.errors import ApiError
+from api.extensions import app_settings
 from api.responses import ok
 from api.schemas.attendance import (
     AttendanceEnvelope,
@@ -27,15 +28,8 @@ from api.schemas.common import IdPath, responses, validated
 from shared import attendance
 from shared.access import Viewer, attendance_scope
 from shared.models import AttendanceInterval, Enrollment, Halaka, MeetingInstance, User
-from shared.settings import get_settings
 
-bp = APIBlueprint(
-    "attendance",
-    __name__,
-    url_prefix="/api/v1/halaka",
-    abp_tags=[Tag(name="halaka")],
-    abp_security=[{"jwt": []}],
-)
+bp = api_blueprint("attendance", __name__, "/halaka", tag="halaka")
 CSV_COLUMNS = (
     "sessionStartUtc",
     "sessionStatus",
@@ -50,7 +44,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _rules() -> attendance.Rules:
-    settings = get_settings()
+    settings = app_settings()
     return attendance.Rules(settings.attendance_late_minutes, settings.attendance_min_presence_percent)
 
 

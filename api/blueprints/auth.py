@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from flask_jwt_extended import get_jwt, jwt_required
-from flask_openapi3 import APIBlueprint, Tag
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -17,9 +16,17 @@ from api.auth_context import (
     revoke_all_logins,
     revoke_login,
 )
+from api.blueprints import BEARER, api_blueprint
 from api.db_session import db
 from api.errors import ApiError
-from api.extensions import known_client, limiter, login_account_key, login_failed, remember_client
+from api.extensions import (
+    app_settings,
+    known_client,
+    limiter,
+    login_account_key,
+    login_failed,
+    remember_client,
+)
 from api.responses import created, ok
 from api.schemas.common import MessageResponse, responses, validated
 from api.schemas.users import (
@@ -38,28 +45,26 @@ from api.schemas.users import (
 from shared.host_budget import budget_of
 from shared.models import Role, User
 from shared.passwords import hash_password, verify_password
-from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
-SECURITY: list[dict[str, list[str]]] = [{"jwt": []}]
-bp = APIBlueprint("auth", __name__, url_prefix="/api/v1/auth", abp_tags=[Tag(name="auth")])
+bp = api_blueprint("auth", __name__, "/auth", secured=False)  # register and login need no token
 
 
 def _login_limit() -> str:
-    return get_settings().login_rate_limit
+    return app_settings().login_rate_limit
 
 
 def _account_limit() -> str:
-    return get_settings().login_account_rate_limit
+    return app_settings().login_account_rate_limit
 
 
 def _register_limit() -> str:
-    return get_settings().register_rate_limit
+    return app_settings().register_rate_limit
 
 
 def _approved_on_signup(role: str) -> bool:
     """Students are approved at once; teachers per TEACHER_SIGNUP (approval | open | closed)."""
-    policy = get_settings().teacher_signup
+    policy = app_settings().teacher_signup
     if role != Role.teacher:
         return True
     if policy == "closed":
@@ -118,7 +123,7 @@ def login(body: LoginBody):
     )
 
 
-@bp.post("/refresh", responses=responses({200: AccessTokenEnvelope}, 401), security=SECURITY)
+@bp.post("/refresh", responses=responses({200: AccessTokenEnvelope}, 401), security=BEARER)
 @jwt_required(refresh=True)
 def refresh():
     """Use a refresh token (as the bearer token) to get a new access token of the same login."""
@@ -126,7 +131,7 @@ def refresh():
     return ok("Token refreshed successfully", AccessTokenOut(access_token=token))
 
 
-@bp.post("/logout", responses=responses({200: MessageResponse}, 401), security=SECURITY)
+@bp.post("/logout", responses=responses({200: MessageResponse}, 401), security=BEARER)
 @jwt_required(verify_type=False)
 @validated
 def logout(body: LogoutBody):
@@ -136,7 +141,7 @@ def logout(body: LogoutBody):
     return ok("Logged out successfully")
 
 
-@bp.post("/logout-all", responses=responses({200: MessageResponse}, 401), security=SECURITY)
+@bp.post("/logout-all", responses=responses({200: MessageResponse}, 401), security=BEARER)
 @jwt_required(verify_type=False)
 def logout_all():
     """Revoke every login of the user, on every device (tokens issued before now stop working)."""
@@ -147,12 +152,15 @@ def logout_all():
     return ok("Logged out everywhere")
 
 
-@bp.get("/me", responses=responses({200: MeEnvelope}, 401), security=SECURITY)
+@bp.get("/me", responses=responses({200: MeEnvelope}, 401), security=BEARER)
 @auth_required()
 def get_me():
     """The authenticated user, with what is left today of their Zoom-write budget on a shared host."""
     user = me()
-    return ok("Current user", MeOut(**UserOut.of(user).model_dump(), zoom_write_budget=budget_of(user)))
+    return ok(
+        "Current user",
+        MeOut(**UserOut.of(user).model_dump(), zoom_write_budget=budget_of(user, app_settings())),
+    )
 
 
 __all__ = ["Role", "bp"]

@@ -9,14 +9,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from flask import Response
-from flask_openapi3 import APIBlueprint, Tag
 from sqlalchemy import exists, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from api import start_links
 from api.auth_context import auth_required, me
+from api.blueprints import api_blueprint
 from api.db_session import db
 from api.errors import ApiError
+from api.extensions import app_settings
 from api.halaka_view import current_meeting, halaka_out
 from api.responses import created, ok
 from api.schemas.common import IdPath, MessageResponse, responses, validated
@@ -43,7 +44,6 @@ from shared.celery_config import DELETE_TASK, SYNC_TASK
 from shared.db import read_connections
 from shared.models import Enrollment, Halaka, HostCredentialAudit, MeetingInstance, Role, User, ZoomStatus
 from shared.session_status import session_status
-from shared.settings import get_settings
 from shared.task_queue import enqueue
 from shared.zoom.errors import ZoomError
 from shared.zoom.recurrence import (
@@ -62,13 +62,7 @@ MAX_WAIT_SECONDS = 30
 IN_PROGRESS = {ZoomStatus.pending, ZoomStatus.provisioning, ZoomStatus.updating}
 _PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait=(\d+)")
 
-bp = APIBlueprint(
-    "halaka",
-    __name__,
-    url_prefix="/api/v1/halaka",
-    abp_tags=[Tag(name="halaka")],
-    abp_security=[{"jwt": []}],
-)
+bp = api_blueprint("halaka", __name__, "/halaka")
 
 
 def viewer() -> Viewer:
@@ -103,7 +97,7 @@ def _is_enrolled(halaka_id: int, user_id: int) -> bool:
 
 
 def _bounds() -> Bounds:
-    settings = get_settings()
+    settings = app_settings()
     return Bounds(
         settings.schedule_past_days, settings.schedule_horizon_days, settings.schedule_max_span_days
     )
@@ -131,7 +125,7 @@ def _checked_schedule(schedule: Schedule, *, start_changed: bool = True) -> Sche
 
 
 def _zoom_host(teacher: User) -> str:
-    host = teacher.zoom_user_id or get_settings().zoom_default_host_user
+    host = teacher.zoom_user_id or app_settings().zoom_default_host_user
     if not host:
         raise ApiError(
             409,
@@ -201,11 +195,12 @@ _STATUS_SQL = "SELECT zoom_status FROM halakat WHERE id = %(id)s"
 def _charge_zoom_writes(teacher: User, schedule: Schedule) -> None:
     """A teacher on a shared host spends their daily Zoom-write budget (429 when it would run out);
     admins and teachers on their own Zoom user are bounded by Zoom's per-host limit only."""
-    host = host_budget.shared_host_of(teacher)
+    settings = app_settings()
+    host = host_budget.shared_host_of(teacher, settings)
     if host is None or me().role == Role.admin:
         return
     writes = host_budget.writes_for(schedule)
-    charged, budget = host_budget.charge(host, teacher.id, writes)
+    charged, budget = host_budget.charge(host, teacher.id, writes, settings)
     if not charged:
         raise ApiError(
             429,
@@ -242,7 +237,7 @@ def create_halaka(body: HalakaCreate, header: PreferHeader):
     wait = _wait_seconds(header.prefer)
     waited = False
     if wait:
-        with wait_slot() as may_wait:
+        with wait_slot(app_settings().prefer_wait_max_concurrent) as may_wait:
             if may_wait:
                 waited = True
                 wait_for_outcome(halaka.id, wait, lambda: _settled(halaka.id))

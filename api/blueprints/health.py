@@ -7,9 +7,9 @@ from sqlalchemy import text
 
 from api.db_session import db
 from api.errors import error_response
+from api.extensions import app_settings
 from api.responses import ok
 from shared.redis_client import get_redis
-from shared.settings import get_settings
 
 bp = Blueprint("health", __name__)
 
@@ -22,7 +22,7 @@ def healthz():
 def _broker_reachable() -> None:
     import kombu
 
-    with kombu.Connection(get_settings().broker_url, connect_timeout=2) as conn:
+    with kombu.Connection(app_settings().broker_url, connect_timeout=2) as conn:
         conn.ensure_connection(max_retries=1)
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import hmac
 
 from flask import Blueprint, Response, request
-from flask_openapi3 import APIBlueprint, Tag
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from api.auth_context import auth_required
+from api.blueprints import api_blueprint
 from api.errors import error_response
+from api.extensions import app_settings
 from api.responses import ok
 from api.schemas.common import ApiModel, Envelope, responses
 from shared.host_budget import writes_today
@@ -23,14 +24,11 @@ from shared.metrics import (
     read_state,
 )
 from shared.models import Role
-from shared.settings import get_settings
 
-bp = APIBlueprint(
-    "ops", __name__, url_prefix="/api/v1/ops", abp_tags=[Tag(name="ops")], abp_security=[{"jwt": []}]
-)
+bp = api_blueprint("ops", __name__, "/ops")
 exposition = Blueprint("exposition", __name__)
 _state = CollectorRegistry()
-_state.register(StateCollector())
+_state.register(StateCollector(lambda: app_settings().zoom_default_host_user))
 
 
 class Metrics(ApiModel):
@@ -52,7 +50,7 @@ class MetricsEnvelope(Envelope[Metrics]):
 def metrics():
     """Queue depth, halakat by Zoom status, oldest pending halaka, the busiest host's Zoom writes today,
     Zoom calls by endpoint and status, task outcomes (the numbers `/metrics` exports)."""
-    state = read_state()
+    state = read_state(app_settings().zoom_default_host_user)
     body = Metrics(
         queue_depth=state.queue_depth,
         halakat_by_status=state.halakat_by_status,
@@ -68,7 +66,7 @@ def metrics():
 @exposition.get("/metrics")
 def prometheus():
     """Prometheus text format: every API worker's counters plus the state gauges."""
-    token = get_settings().metrics_token
+    token = app_settings().metrics_token
     if token is None:
         return error_response(404, "Metrics are disabled: set METRICS_TOKEN")
     expected = f"Bearer {token.get_secret_value()}".encode()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask_openapi3 import APIBlueprint, Tag
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from api.auth_context import auth_required, revoke_all_logins
+from api.blueprints import api_blueprint
 from api.db_session import db
 from api.errors import ApiError
 from api.responses import ok
@@ -17,13 +17,7 @@ from api.schemas.users import UserEnvelope, UserOut, UserPage, UserPageEnvelope,
 from shared.models import Role, User
 
 log = logging.getLogger(__name__)
-bp = APIBlueprint(
-    "users",
-    __name__,
-    url_prefix="/api/v1/users",
-    abp_tags=[Tag(name="users")],
-    abp_security=[{"jwt": []}],
-)
+bp = api_blueprint("users", __name__, "/users")
 
 
 @bp.get("/", responses=responses({200: UserPageEnvelope}, 401, 403))

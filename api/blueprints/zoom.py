@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 from flask import Response, request
-from flask_openapi3 import APIBlueprint, Tag
 
 from api.auth_context import (
     USER_UNAVAILABLE,
@@ -17,8 +16,9 @@ from api.auth_context import (
     me,
     token_required,
 )
+from api.blueprints import api_blueprint
 from api.errors import ApiError
-from api.extensions import limiter
+from api.extensions import app_settings, limiter
 from api.responses import created, ok
 from api.schemas.common import responses, validated
 from api.schemas.zoom import (
@@ -29,22 +29,15 @@ from api.schemas.zoom import (
     ZakResponse,
 )
 from shared.access import Viewer, can_fetch_zak, can_sign
-from shared.customer_key import customer_key
+from shared.customer_key import customer_key, server_key
 from shared.db import read_connections
 from shared.models import ZoomStatus
-from shared.settings import get_settings
 from shared.zoom.client import get_zoom_client
 from shared.zoom.errors import ZoomConfigError, ZoomError, ZoomNotFound
 from shared.zoom.signature import meeting_sdk_signature
 
 log = logging.getLogger(__name__)
-bp = APIBlueprint(
-    "zoom",
-    __name__,
-    url_prefix="/api/v1/zoom",
-    abp_tags=[Tag(name="zoom")],
-    abp_security=[{"jwt": []}],
-)
+bp = api_blueprint("zoom", __name__, "/zoom")
 
 
 def _no_store(response: Response) -> Response:
@@ -53,7 +46,7 @@ def _no_store(response: Response) -> Response:
 
 
 def _sdk_credentials() -> tuple[str, str]:
-    settings = get_settings()
+    settings = app_settings()
     key = settings.zoom_sdk_key or ""
     secret = settings.zoom_sdk_secret.get_secret_value() if settings.zoom_sdk_secret else ""
     missing = [name for name, value in (("ZOOM_SDK_KEY", key), ("ZOOM_SDK_SECRET", secret)) if not value]
@@ -137,7 +130,9 @@ def signature(body: SignatureBody):
     return _no_store(
         created(
             "Zoom signature generated successfully",
-            SignatureOut(signature=token, sdk_key=key, customer_key=customer_key(user_id)),
+            SignatureOut(
+                signature=token, sdk_key=key, customer_key=customer_key(user_id, server_key(app_settings()))
+            ),
         )
     )
 

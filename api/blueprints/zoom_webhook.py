@@ -15,22 +15,22 @@ import logging
 import time
 
 from flask import request
-from flask_openapi3 import APIBlueprint, Tag
 from sqlalchemy.exc import SQLAlchemyError
 
+from api.blueprints import api_blueprint
 from api.errors import ApiError
+from api.extensions import app_settings
 from api.responses import ok
 from api.schemas.common import responses
 from api.schemas.zoom import WebhookAck
 from shared import webhook_store
 from shared.celery_config import WEBHOOK_TASK
 from shared.metrics import record_webhook_event, record_webhook_signature_failure
-from shared.settings import get_settings
 from shared.task_queue import enqueue
 from shared.zoom.webhook_signature import encrypted_token, verify
 
 log = logging.getLogger(__name__)
-bp = APIBlueprint("zoom_webhook", __name__, url_prefix="/api/v1/zoom", abp_tags=[Tag(name="zoom")])
+bp = api_blueprint("zoom_webhook", __name__, "/zoom", tag="zoom", secured=False)  # Zoom signs, no token
 
 
 URL_VALIDATION = "endpoint.url_validation"
@@ -44,7 +44,7 @@ _SIGNATURE_MESSAGES = {
 
 
 def _webhook_secret() -> str:
-    secret = get_settings().zoom_webhook_secret_token
+    secret = app_settings().zoom_webhook_secret_token
     if secret is None or not secret.get_secret_value():
         record_webhook_signature_failure("not configured")
         raise ApiError(503, "Zoom webhooks are not configured: set ZOOM_WEBHOOK_SECRET_TOKEN")
@@ -53,7 +53,7 @@ def _webhook_secret() -> str:
 
 def _verified_body(secret: str) -> bytes:
     """The raw body, once its size and Zoom's signature over it check out (413 / 401 otherwise)."""
-    settings = get_settings()
+    settings = app_settings()
     limit = settings.zoom_webhook_max_body_bytes
     if (request.content_length or 0) > limit:
         raise ApiError(413, f"Webhook body larger than {limit} bytes")

@@ -471,7 +471,7 @@ def test_prefer_wait_beyond_the_per_process_cap_answers_at_once(client, make_use
     waiting.reset()
     teacher = make_user("teacher", zoom_user_id="waiter@zoom.test")
     body = {"title": "Now", "schedule": schedule()}
-    with waiting.wait_slot() as mine:  # another request holds the only slot
+    with waiting.wait_slot(1) as mine:  # another request holds the only slot
         assert mine
         started = time.monotonic()
         r = client.post("/api/v1/halaka/", json=body, headers={**teacher.headers, "Prefer": "wait=5"})
