@@ -1,4 +1,10 @@
-"""Flask app factory (`flask --app api …` finds `create_app`)."""
+"""Flask app factory (`flask --app api …` finds `create_app`).
+
+A request enters here (request id, body checks, the error envelope), then goes to the blueprint of its
+noun: `/api/v1/<noun>/…` is `api/blueprints/<noun>.py`, every one listed in `BLUEPRINTS`. The settings
+given to `create_app` are the app's (`api.extensions.app_settings()`); nothing under `api/` reads the
+environment behind them.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,10 @@
-"""ORM models. The schema is only ever changed by an Alembic migration (migrations/)."""
+"""ORM models. The schema is only ever changed by an Alembic migration (migrations/); a test compares the
+two (`tests/integration/test_schema_matches_models.py`).
+
+Each vocabulary has one form, a `StrEnum` (`Role`, `ZoomStatus`, `InstanceStatus`, and `Frequency` in
+`shared.zoom.recurrence`), stored as its plain string values; a halaka's seven schedule columns are one
+`Schedule` (`Halaka.schedule`).
+"""
 
 from __future__ import annotations
 
