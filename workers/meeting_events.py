@@ -198,18 +198,24 @@ class _Stretch:
     name: str
     participant_uuid: str | None
     intervals: list[AttendanceInterval]
+    at: datetime  # the join or leave time the event reports
 
 
-def _stretch(s: Session, obj: dict[str, Any], time_field: str) -> tuple[_Stretch | None, datetime]:
+def _stretch(s: Session, obj: dict[str, Any], time_field: str, edge: str) -> _Stretch | str:
+    """The stretch a join (`edge` "joined_at") or leave ("left_at") event reports, or the event's
+    outcome when there is nothing to record: not a platform meeting, or this edge already stored."""
     participant = _participant(obj)
     at = parse_time(participant.get(time_field), f"participant.{time_field}")
     instance = _participant_instance(s, obj, at)
     if instance is None:
-        return None, at
+        return "not a platform meeting"
     identity, user_id, name = identify(s, instance.halaka_id, participant)
+    intervals = _intervals(s, instance, identity)
+    if any(getattr(i, edge) == at for i in intervals):
+        return "already recorded"
     uuid = participant.get("participant_uuid")
     uuid = uuid[:64] if isinstance(uuid, str) and uuid else None
-    return _Stretch(instance, identity, user_id, name, uuid, _intervals(s, instance, identity)), at
+    return _Stretch(instance, identity, user_id, name, uuid, intervals, at)
 
 
 def _add(s: Session, x: _Stretch, **times: datetime) -> None:
@@ -226,11 +232,10 @@ def _add(s: Session, x: _Stretch, **times: datetime) -> None:
 
 
 def on_joined(s: Session, obj: dict[str, Any]) -> str:
-    x, joined = _stretch(s, obj, "join_time")
-    if x is None:
-        return "not a platform meeting"
-    if any(i.joined_at == joined for i in x.intervals):
-        return "already recorded"
+    x = _stretch(s, obj, "join_time", "joined_at")
+    if isinstance(x, str):
+        return x
+    joined = x.at
     early_leave = [
         (i.left_at, i)
         for i in x.intervals
@@ -244,11 +249,10 @@ def on_joined(s: Session, obj: dict[str, Any]) -> str:
 
 
 def on_left(s: Session, obj: dict[str, Any]) -> str:
-    x, left = _stretch(s, obj, "leave_time")
-    if x is None:
-        return "not a platform meeting"
-    if any(i.left_at == left for i in x.intervals):
-        return "already recorded"
+    x = _stretch(s, obj, "leave_time", "left_at")
+    if isinstance(x, str):
+        return x
+    left = x.at
     open_ = [
         (i.joined_at, i)
         for i in x.intervals
