@@ -133,9 +133,12 @@ def start_postgres(data_dir: Path, port: int, database: str = "halaka") -> Servi
     )
     _wait_for_postgres(port, proc)
     _create_database(port, database)
-    return Service(
-        "postgres", proc, f"postgresql://postgres@127.0.0.1:{port}/{database}", stop_signal=signal.SIGINT
-    )
+    return Service("postgres", proc, postgres_url(port, database), stop_signal=signal.SIGINT)
+
+
+def postgres_url(port: int, database: str) -> str:
+    """The URL `start_postgres(…, port, database)` serves (known before it starts)."""
+    return f"postgresql://postgres@127.0.0.1:{port}/{database}"
 
 
 def _wait_for_postgres(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
@@ -189,4 +192,9 @@ def start_redis(data_dir: Path, port: int, persist: bool = True) -> Service:
         args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
     wait_for_port(port, proc=proc)
-    return Service("redis", proc, f"redis://127.0.0.1:{port}/0")
+    return Service("redis", proc, redis_server_url(port))
+
+
+def redis_server_url(port: int) -> str:
+    """The URL `start_redis(…, port)` serves (known before it starts)."""
+    return f"redis://127.0.0.1:{port}/0"

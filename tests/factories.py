@@ -1,7 +1,11 @@
-"""Rows straight into the database: users, and provisioned halakat for API tests that need no worker."""
+"""Rows straight into the database: users, and provisioned halakat for API tests that need no worker.
+
+`make_halaka` is the one halaka factory of the tests (tests that go through the API create theirs with
+`POST /halaka/`)."""
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -38,17 +42,29 @@ def insert_user(
         return user.id
 
 
+_meeting_numbers = itertools.count(81_000_000_000, 7)
+
+
+def meeting_numbers(n: int = 1) -> tuple[int, ...]:
+    """`n` Zoom meeting numbers no other test uses."""
+    return tuple(next(_meeting_numbers) for _ in range(n))
+
+
 def make_halaka(
     teacher_id: int,
     *,
     meeting_ids: tuple[int, ...] = (),
     status: str = "ready",
     title: str = "Halaka",
-    host: str = "host@example.com",
+    host: str | None = "host@example.com",
 ) -> int:
-    """A halaka (weekly, Africa/Cairo, starting in 3 days) with one zoom_meetings row per meeting id."""
+    """A halaka (weekly, Africa/Cairo, starting in 3 days) with one zoom_meetings row per meeting id
+    (`meeting_numbers(n)` for fresh ones). `host=None`: the teacher's own linked Zoom user hosts it
+    (so the teacher may start it), else the shared `host@example.com`."""
     today = datetime.now(UTC).date()
     with session_scope() as s:
+        if host is None:
+            host = s.get_one(User, teacher_id).zoom_user_id or "host@example.com"
         h = Halaka(
             title=title,
             description="",

@@ -25,7 +25,7 @@ class Account:
 
 
 @pytest.fixture(scope="session")
-def app():
+def app(database_url: str, redis_url: str):
     from api import create_app
 
     return create_app()

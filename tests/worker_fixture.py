@@ -48,7 +48,9 @@ def zoom_env(sandbox: SandboxControl) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def stack_env(zoom_sandbox_server: SandboxControl) -> dict[str, str]:
+def stack_env(zoom_sandbox_server: SandboxControl, database_url: str, redis_url: str) -> dict[str, str]:
+    """The environment of the roles a test starts (worker, beat, webhook worker, API server): the
+    session's database, Redis and sandbox."""
     env = dict(os.environ)
     env.update(FAST)
     env.update(zoom_env(zoom_sandbox_server))

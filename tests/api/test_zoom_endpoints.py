@@ -9,70 +9,25 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as clock
+from datetime import timedelta
 
 import jwt as pyjwt
 import pytest
 
 from shared.db import session_scope
-from shared.models import Halaka, User, ZoomMeeting, ZoomStatus
+from shared.models import Halaka, ZoomMeeting, ZoomStatus
 from shared.settings import get_settings
+from tests.factories import make_halaka, meeting_numbers
+from tests.signature_claims import signature_claims
 
 SIGNATURE = "/api/v1/zoom/signature"
 REQUIRED = {"status": "error", "message": "meetingNumber and role are required"}
 UNKNOWN_MEETING = "99999999999"
-_next_meeting = iter(range(81_000_000_000, 82_000_000_000, 7))
 
 
 def sdk() -> tuple[str, str]:
     settings = get_settings()
     return settings.zoom_sdk_key, settings.zoom_sdk_secret.get_secret_value()
-
-
-def add_halaka(
-    teacher_id: int, segments: int = 1, status: ZoomStatus = ZoomStatus.ready, host: str | None = None
-) -> tuple[list[str], int]:
-    """A halaka of `teacher_id` with `segments` Zoom meetings: (their meeting numbers, its id). It is
-    hosted by `host`, by default the teacher's own linked Zoom user (so the teacher may start it)."""
-    start = datetime.now(UTC) + timedelta(days=2)
-    with session_scope() as session:
-        host = host or session.get(User, teacher_id).zoom_user_id or "host@example.com"
-        halaka = Halaka(
-            title="Tajweed",
-            description="",
-            teacher_id=teacher_id,
-            frequency="daily",
-            days=[],
-            start_time=clock(17, 0),
-            duration=60,
-            start_date=date.today() + timedelta(days=2),
-            end_date=date.today() + timedelta(days=200),
-            timezone="Africa/Cairo",
-            zoom_status=status.value,
-            zoom_host=host,
-        )
-        session.add(halaka)
-        session.flush()
-        numbers = []
-        for index in range(segments):
-            number = next(_next_meeting)
-            session.add(
-                ZoomMeeting(
-                    halaka_id=halaka.id,
-                    segment_index=index,
-                    meeting_id=number,
-                    password="pw",
-                    join_url=f"https://zoom.test/j/{number}",
-                    first_start=start + timedelta(days=50 * index),
-                    last_start=start + timedelta(days=50 * index + 49),
-                    occurrence_count=50,
-                    occurrence_ids=[],
-                )
-            )
-            numbers.append(str(number))
-        halaka_id = halaka.id
-    return numbers, halaka_id
 
 
 def sign(client, account, meeting_number, role=0, **extra):
@@ -92,8 +47,9 @@ def decode(token: str) -> tuple[dict, dict]:
 def owner_meeting(client, make_user):
     """A teacher and one meeting of their halaka."""
     teacher = make_user("teacher", zoom_user_id="owner@zoom.test")
-    [number], _ = add_halaka(teacher.id)
-    return teacher, number
+    [number] = meeting_numbers()
+    make_halaka(teacher.id, meeting_ids=(number,), host=None)  # hosted by the teacher's Zoom user
+    return teacher, str(number)
 
 
 # --- the signature itself -----------------------------------------------------------------------
@@ -127,16 +83,9 @@ def test_signature_header_and_every_claim(client, owner_meeting, role, extra, ex
 
     header, claims = decode(r.json["data"]["signature"])
     assert header == {"alg": "HS256", "typ": "JWT"}
-    expected = {"appKey", "sdkKey", "mn", "role", "iat", "exp", "tokenExp"}
-    assert set(claims) == (expected | {"video_webrtc_mode"} if webrtc is not None else expected)
-    assert claims["appKey"] == claims["sdkKey"] == key
-    assert claims["mn"] == number and isinstance(claims["mn"], str)
-    assert claims["role"] == role and isinstance(claims["role"], int)
     assert before - 30 <= claims["iat"] <= after - 30
-    assert claims["exp"] - claims["iat"] == expiration
-    assert claims["tokenExp"] == claims["exp"]
-    if webrtc is not None:
-        assert claims["video_webrtc_mode"] == webrtc
+    assert claims == signature_claims(key, number, role, claims["iat"], expiration, webrtc)
+    assert isinstance(claims["mn"], str) and type(claims["role"]) is int
 
 
 def test_signature_does_not_verify_with_another_secret(client, owner_meeting):
@@ -268,21 +217,23 @@ def world(client, make_user) -> World:
         "shared-teacher": make_user("teacher"),  # no linked Zoom user: hosted by the shared host
         "admin": make_user("admin"),
     }
-    a, a_id = add_halaka(accounts["teacher"].id, segments=2)
-    [b], _ = add_halaka(accounts["other-teacher"].id)
-    [c], c_id = add_halaka(accounts["teacher"].id, status=ZoomStatus.ready)
-    [shared], _ = add_halaka(accounts["shared-teacher"].id)
+    a, [b], [c], [shared] = meeting_numbers(2), meeting_numbers(), meeting_numbers(), meeting_numbers()
+    # each hosted by its teacher's own Zoom user (the shared teacher has none: the shared host)
+    a_id = make_halaka(accounts["teacher"].id, meeting_ids=a, host=None)
+    make_halaka(accounts["other-teacher"].id, meeting_ids=(b,), host=None)
+    c_id = make_halaka(accounts["teacher"].id, meeting_ids=(c,), host=None)
+    make_halaka(accounts["shared-teacher"].id, meeting_ids=(shared,), host=None)
     for halaka_id in (a_id, c_id):
         r = client.post(f"/api/v1/halaka/{halaka_id}/enroll", headers=accounts["student"].headers)
         assert r.status_code == 200, r.json
     with session_scope() as session:
         session.get(Halaka, c_id).zoom_status = ZoomStatus.deleting.value
     meetings = {
-        "A": a[0],
-        "A-second-segment": a[1],
-        "B": b,
-        "C-deleting": c,
-        "S-shared-host": shared,
+        "A": str(a[0]),
+        "A-second-segment": str(a[1]),
+        "B": str(b),
+        "C-deleting": str(c),
+        "S-shared-host": str(shared),
         "unknown": UNKNOWN_MEETING,
         "out-of-range": "9" * 20,
     }

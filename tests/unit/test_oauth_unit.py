@@ -30,9 +30,12 @@ MEETING_URL = f"{BASE}/meetings/85746065"
 INVALID_TOKEN = {"code": 124, "message": "Invalid access token."}
 
 
-def make_settings(database_url: str, redis_url: str, **overrides) -> Settings:
+UNUSED_DATABASE = "postgresql://unused@127.0.0.1:1/none"  # the client never touches the database
+
+
+def make_settings(redis_url: str, **overrides) -> Settings:
     values = {
-        "database_url": database_url,
+        "database_url": UNUSED_DATABASE,
         "redis_url": redis_url,
         "zoom_account_id": "unit-account",
         "zoom_client_id": "unit-client",
@@ -45,8 +48,8 @@ def make_settings(database_url: str, redis_url: str, **overrides) -> Settings:
 
 
 @pytest.fixture
-def settings(database_url: str, redis_url: str) -> Settings:
-    return make_settings(database_url, redis_url)
+def settings(redis_url: str) -> Settings:
+    return make_settings(redis_url)
 
 
 @pytest.fixture
@@ -239,10 +242,8 @@ def test_124_reuses_a_token_another_process_already_refreshed(client, rds):
     ],
 )
 @responses.activate
-def test_missing_credentials_name_the_variables_not_the_secret(
-    database_url, redis_url, rds, overrides, missing
-):
-    settings = make_settings(database_url, redis_url, **overrides)
+def test_missing_credentials_name_the_variables_not_the_secret(redis_url, rds, overrides, missing):
+    settings = make_settings(redis_url, **overrides)
     with pytest.raises(ZoomConfigError) as info:
         TokenProvider(settings, rds).token()
     message = str(info.value)

@@ -11,6 +11,7 @@ import pytest
 
 from shared.zoom import signature as signature_module
 from shared.zoom.signature import meeting_sdk_signature
+from tests.signature_claims import signature_claims
 
 SDK_KEY = "abcDEF123sdkKEY"
 SDK_SECRET = "s3cr3t-0123456789-abcdefghij-KLMNOPQRST"  # ≥ 32 bytes, as HS256 wants
@@ -38,87 +39,36 @@ def raw_part(token: str, index: int) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
+IAT = NOW - 30  # the signer backdates iat by 30 s for clock skew
+
+
 @pytest.mark.parametrize(
     ("overrides", "claims"),
     [
-        pytest.param(
-            {},
-            {
-                "appKey": SDK_KEY,
-                "sdkKey": SDK_KEY,
-                "mn": "74382934944",
-                "role": 0,
-                "iat": NOW - 30,
-                "exp": NOW - 30 + 7200,
-                "tokenExp": NOW - 30 + 7200,
-            },
-            id="attendee-default-expiry",
-        ),
+        pytest.param({}, signature_claims(SDK_KEY, "74382934944", 0, IAT), id="attendee-default-expiry"),
         pytest.param(
             {"role": 1, "meeting_number": "123456789"},
-            {
-                "appKey": SDK_KEY,
-                "sdkKey": SDK_KEY,
-                "mn": "123456789",
-                "role": 1,
-                "iat": NOW - 30,
-                "exp": NOW - 30 + 7200,
-                "tokenExp": NOW - 30 + 7200,
-            },
+            signature_claims(SDK_KEY, "123456789", 1, IAT),
             id="host",
         ),
         pytest.param(
             {"expiration_seconds": 1800},
-            {
-                "appKey": SDK_KEY,
-                "sdkKey": SDK_KEY,
-                "mn": "74382934944",
-                "role": 0,
-                "iat": NOW - 30,
-                "exp": NOW - 30 + 1800,
-                "tokenExp": NOW - 30 + 1800,
-            },
+            signature_claims(SDK_KEY, "74382934944", 0, IAT, 1800),
             id="shortest-expiry",
         ),
         pytest.param(
             {"expiration_seconds": 172800, "video_webrtc_mode": 1},
-            {
-                "appKey": SDK_KEY,
-                "sdkKey": SDK_KEY,
-                "mn": "74382934944",
-                "role": 0,
-                "iat": NOW - 30,
-                "exp": NOW - 30 + 172800,
-                "tokenExp": NOW - 30 + 172800,
-                "video_webrtc_mode": 1,
-            },
+            signature_claims(SDK_KEY, "74382934944", 0, IAT, 172800, video_webrtc_mode=1),
             id="longest-expiry-webrtc-1",
         ),
         pytest.param(
             {"video_webrtc_mode": 0},
-            {
-                "appKey": SDK_KEY,
-                "sdkKey": SDK_KEY,
-                "mn": "74382934944",
-                "role": 0,
-                "iat": NOW - 30,
-                "exp": NOW - 30 + 7200,
-                "tokenExp": NOW - 30 + 7200,
-                "video_webrtc_mode": 0,
-            },
+            signature_claims(SDK_KEY, "74382934944", 0, IAT, video_webrtc_mode=0),
             id="webrtc-0-is-sent",
         ),
         pytest.param(
             {"meeting_number": "0012345678901"},
-            {
-                "appKey": SDK_KEY,
-                "sdkKey": SDK_KEY,
-                "mn": "0012345678901",
-                "role": 0,
-                "iat": NOW - 30,
-                "exp": NOW - 30 + 7200,
-                "tokenExp": NOW - 30 + 7200,
-            },
+            signature_claims(SDK_KEY, "0012345678901", 0, IAT),
             id="leading-zeros-kept",
         ),
     ],
@@ -151,8 +101,7 @@ def test_signature_verifies_with_exp_and_iat_checks_at_current_time() -> None:
 def test_now_defaults_to_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(signature_module.time, "time", lambda: 1_790_000_000.9)
     claims = decode(sign(now=None))
-    assert claims["iat"] == 1_790_000_000 - 30
-    assert claims["exp"] == claims["tokenExp"] == 1_790_000_000 - 30 + 7200
+    assert claims == signature_claims(SDK_KEY, "74382934944", 0, 1_790_000_000 - 30)
 
 
 def test_signature_is_deterministic_for_the_same_inputs() -> None:
