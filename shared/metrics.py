@@ -136,10 +136,9 @@ def family_names() -> set[str]:
     """Every family name the project exports, as Prometheus sees it (counters with `_total`)."""
     names = set(STATE_FAMILIES)
     for value in globals().values():
-        if isinstance(value, Counter):
-            names.add(value._name + "_total")
-        elif isinstance(value, Histogram):
-            names.add(value._name)
+        if isinstance(value, Counter | Histogram):  # their public `describe()`: the family, no `_total`
+            suffix = "_total" if isinstance(value, Counter) else ""
+            names.update(family.name + suffix for family in value.describe())
     return names
 
 
