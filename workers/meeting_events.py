@@ -231,16 +231,19 @@ def _add(s: Session, x: _Stretch, **times: datetime) -> None:
     )
 
 
+def _only_other_edge(x: _Stretch, edge: str, other: str) -> list[tuple[datetime, AttendanceInterval]]:
+    """The intervals still waiting for their `edge` (only `other` was seen), each with its `other` time."""
+    return [
+        (at, i) for i in x.intervals if getattr(i, edge) is None and (at := getattr(i, other)) is not None
+    ]
+
+
 def on_joined(s: Session, obj: dict[str, Any]) -> str:
     x = _stretch(s, obj, "join_time", "joined_at")
     if isinstance(x, str):
         return x
     joined = x.at
-    early_leave = [
-        (i.left_at, i)
-        for i in x.intervals
-        if i.joined_at is None and i.left_at is not None and i.left_at >= joined
-    ]
+    early_leave = [(at, i) for at, i in _only_other_edge(x, "joined_at", "left_at") if at >= joined]
     if early_leave:  # its leave was processed first
         min(early_leave, key=itemgetter(0))[1].joined_at = joined
     else:
@@ -253,11 +256,7 @@ def on_left(s: Session, obj: dict[str, Any]) -> str:
     if isinstance(x, str):
         return x
     left = x.at
-    open_ = [
-        (i.joined_at, i)
-        for i in x.intervals
-        if i.left_at is None and i.joined_at is not None and i.joined_at <= left
-    ]
+    open_ = [(at, i) for at, i in _only_other_edge(x, "left_at", "joined_at") if at <= left]
     if open_:
         max(open_, key=itemgetter(0))[1].left_at = left
         return "left"
