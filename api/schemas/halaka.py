@@ -9,9 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validat
 
 from api.schemas.common import MAX_ID, NON_BLANK, ApiModel, CreatedEnvelope, Envelope, Page, PageQuery
 from shared.models import ZoomStatus
-from shared.zoom.recurrence import WEEKDAYS, Frequency, Schedule
+from shared.zoom.recurrence import WEEKDAYS, Frequency, Schedule, Weekday
 
-Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _HHMM_PATTERN = r"^([01]\d|2[0-3]):([0-5]\d)$"
 _HHMM = re.compile(_HHMM_PATTERN)
 # Documented as what is accepted (`HH:MM`), not as an OpenAPI `time` (which would promise `17:00:00Z`).

@@ -36,7 +36,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from itertools import islice
-from typing import Any, Final, TypeGuard
+from typing import Any, Final, Literal, TypeGuard, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 
@@ -54,15 +54,8 @@ FREQUENCIES: Final[tuple[str, ...]] = tuple(Frequency)
 WITH_DAYS: Final[frozenset[str]] = frozenset({Frequency.weekly, Frequency.biweekly})
 
 #: Lowercase English weekday names in Python's order (``date.weekday()``: Monday is 0).
-WEEKDAYS: Final[tuple[str, ...]] = (
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-)
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+WEEKDAYS: Final[tuple[str, ...]] = get_args(Weekday)
 
 #: The strict Zoom limit of occurrences in one recurring meeting.
 MAX_OCCURRENCES: Final[int] = 50
