@@ -13,6 +13,7 @@ from functools import lru_cache
 from shared.db import session_scope
 from shared.models import Enrollment, Halaka, User, ZoomMeeting
 from shared.passwords import hash_password
+from shared.zoom.recurrence import Frequency, Schedule
 
 PASSWORD = "correct horse battery"
 
@@ -69,13 +70,15 @@ def make_halaka(
             title=title,
             description="",
             teacher_id=teacher_id,
-            frequency="weekly",
-            days=["monday", "wednesday"],
-            start_time=time(17, 0),
-            duration=60,
-            start_date=today + timedelta(days=3),
-            end_date=today + timedelta(days=60),
-            timezone="Africa/Cairo",
+            schedule=Schedule(
+                Frequency.weekly,
+                ("monday", "wednesday"),
+                time(17, 0),
+                60,
+                today + timedelta(days=3),
+                today + timedelta(days=60),
+                "Africa/Cairo",
+            ),
             zoom_status=status,
             zoom_host=host,
             provisioning_key=uuid.uuid4().hex,

@@ -4,6 +4,7 @@ halaka, its rows and the lifecycle are the real ones on PostgreSQL."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import count
 
@@ -13,6 +14,7 @@ from shared import lifecycle
 from shared.db import session_scope
 from shared.lifecycle import Outcome, Run
 from shared.models import Halaka
+from shared.zoom.recurrence import Frequency
 from tests.factories import insert_user, make_halaka
 from workers import provisioner
 
@@ -71,7 +73,8 @@ def halaka_id() -> int:
     with session_scope() as s:
         h = s.get(Halaka, halaka_id)
         lifecycle.created(h)
-        h.frequency, h.days, h.end_date = "daily", [], h.start_date + timedelta(days=8)  # 9 sessions
+        nine_days = h.schedule.start_date + timedelta(days=8)  # daily: 9 sessions
+        h.schedule = replace(h.schedule, frequency=Frequency.daily, end_date=nine_days)
     return halaka_id
 
 
