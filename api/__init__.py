@@ -19,7 +19,18 @@ from flask_openapi3 import Info, OpenAPI
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api.auth_context import register_jwt_callbacks
-from api.blueprints import API_PREFIX, attendance, auth, halaka, health, ops, users, zoom, zoom_webhook
+from api.blueprints import (
+    API_PREFIX,
+    attendance,
+    auth,
+    halaka,
+    health,
+    ops,
+    sessions,
+    users,
+    zoom,
+    zoom_webhook,
+)
 from api.cli import register_cli
 from api.db_session import init_db_session
 from api.errors import register_error_handlers, validation_error_response
@@ -30,7 +41,7 @@ from shared.metrics import observe_request
 from shared.settings import Settings, get_settings
 
 # Every blueprint of the versioned API (each made by `api.blueprints.api_blueprint`), in document order.
-BLUEPRINTS = (auth.bp, users.bp, halaka.bp, attendance.bp, zoom.bp, zoom_webhook.bp, ops.bp)
+BLUEPRINTS = (auth.bp, users.bp, halaka.bp, sessions.bp, attendance.bp, zoom.bp, zoom_webhook.bp, ops.bp)
 HALAKA_PREFIX = f"{API_PREFIX}/halaka/"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 log = logging.getLogger(__name__)

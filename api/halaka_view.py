@@ -12,12 +12,14 @@ from shared.models import Halaka, ZoomMeeting
 
 
 def current_meeting(meetings: list[ZoomMeeting], now: datetime | None = None) -> ZoomMeeting | None:
-    """The segment holding the next upcoming session (the last one once all are past)."""
+    """The meeting holding the next upcoming session: a segment, or the standalone meeting of a restored
+    or extra session that comes first (the last segment once all are past)."""
     now = now or datetime.now(UTC)
-    for meeting in meetings:
-        if meeting.last_start >= now:
-            return meeting
-    return meetings[-1] if meetings else None
+    upcoming = [m for m in meetings if m.last_start >= now]
+    if upcoming:
+        return min(upcoming, key=lambda m: (max(m.first_start, now), m.standalone))
+    segments = [m for m in meetings if not m.standalone] or meetings
+    return segments[-1] if segments else None
 
 
 def meeting_out(
@@ -43,7 +45,8 @@ def halaka_out(halaka: Halaka, viewer: Viewer, enrolled: bool, *, with_start_lin
     host and admins get `zoomMeeting.startUrl`, younger than Zoom's two-hour expiry (api.start_links);
     other answers (lists, writes) carry none — `POST /halaka/{id}/start` always gives a fresh one."""
     visibility = meeting_visibility(viewer, halaka.teacher_id, enrolled, halaka.zoom_host)
-    meetings = list(halaka.meetings)
+    # the segments in order, then the standalone meetings of restored and extra sessions
+    meetings = halaka.segments + [m for m in halaka.meetings if m.standalone][::-1]
     current = current_meeting(meetings)
     link = (
         start_links.recent(current.meeting_id) if current and visibility.start and with_start_link else None

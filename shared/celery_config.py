@@ -9,6 +9,7 @@ from shared.settings import Settings
 ZOOM_QUEUE = "zoom"
 SYNC_TASK = "halaka.sync"
 DELETE_TASK = "halaka.delete"
+SESSION_TASK = "halaka.session"  # one session change (shared.sessions) to Zoom
 RECONCILE_TASK = "halaka.reconcile"
 PURGE_REVOKED_TASK = "auth.purge_revoked_logins"
 PURGE_REVOKED_INTERVAL = 3600.0

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    false,
     func,
     text,
     true,
@@ -133,9 +134,17 @@ class Halaka(Base):
         lazy="selectin",
     )
 
+    @property
+    def segments(self) -> list[ZoomMeeting]:
+        """The Zoom recurring meetings of the plan, in order (not the standalone meetings of single
+        sessions, which are rows of `meetings` too, so that every lookup by meeting number finds them)."""
+        return [m for m in self.meetings if m.session_change_id is None]
+
 
 class ZoomMeeting(Base):
-    """One Zoom recurring meeting: a segment of at most 50 sessions of a halaka."""
+    """One Zoom recurring meeting: a segment of at most 50 sessions of a halaka; or, with
+    `session_change_id`, the standalone scheduled meeting (type 2) of one restored or extra session,
+    whose `segment_index` is minus its change's id (the segments are 0, 1, …)."""
 
     __tablename__ = "zoom_meetings"
     __table_args__ = (UniqueConstraint("halaka_id", "segment_index"),)
@@ -152,9 +161,62 @@ class ZoomMeeting(Base):
     occurrence_ids: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
     version: Mapped[int] = mapped_column(Integer, default=1)
     fingerprint: Mapped[str | None] = mapped_column(String(64))  # digest of the Zoom fields last sent
+    session_change_id: Mapped[int | None] = mapped_column(
+        ForeignKey("session_changes.id", ondelete="CASCADE"), unique=True
+    )
     created_at: Mapped[datetime] = _now()
 
     halaka: Mapped[Halaka] = relationship(back_populates="meetings")
+
+    @property
+    def standalone(self) -> bool:
+        return self.session_change_id is not None
+
+
+class SessionChange(Base):
+    """What the platform (or Zoom's portal) changed about one session: the one record of a cancelled,
+    moved, restored or extra session (shared.sessions).
+
+    A planned session is named by `occurrence_id` (Zoom's id of its occurrence, the planned start in ms)
+    and `planned_start`; an extra session has neither. `start_utc`/`duration` are where the session is
+    now. `occurrence_deleted`: the planned occurrence is (or is to be) deleted on Zoom — a cancelled
+    session, or a restored one, which then lives in a standalone meeting (Zoom cannot undelete).
+    `version` rises on every change (the feed's SEQUENCE); the worker brings Zoom to it and records
+    `applied_version`. `dropped`: a schedule edit removed it (its standalone meeting is deleted, then
+    the row)."""
+
+    __tablename__ = "session_changes"
+    __table_args__ = (
+        Index("ix_session_changes_halaka_start", "halaka_id", "start_utc"),
+        Index(
+            "uq_session_changes_occurrence",
+            "halaka_id",
+            "occurrence_id",
+            unique=True,
+            postgresql_where=text("occurrence_id IS NOT NULL"),
+        ),
+        Index("ix_session_changes_due", "due_at", postgresql_where=text("applied_version < version")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    halaka_id: Mapped[int] = mapped_column(ForeignKey("halakat.id", ondelete="CASCADE"))
+    occurrence_id: Mapped[str | None] = mapped_column(String(32))
+    planned_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    start_utc: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    duration: Mapped[int] = mapped_column(Integer)
+    cancelled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    occurrence_deleted: Mapped[bool] = mapped_column(default=False, server_default=false())
+    dropped: Mapped[bool] = mapped_column(default=False, server_default=false())
+    reason: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16), default="platform", server_default="platform")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    applied_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    create_pending: Mapped[bool] = mapped_column(default=False, server_default=false())
+    tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
+    changed_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = _now()
 
 
 class Enrollment(Base):

@@ -35,7 +35,12 @@ configure_logging(settings.log_level)
 app = configure(
     Celery(
         "halaka",
-        include=["workers.tasks.provisioning", "workers.tasks.maintenance", "workers.tasks.webhooks"],
+        include=[
+            "workers.tasks.provisioning",
+            "workers.tasks.maintenance",
+            "workers.tasks.webhooks",
+            "workers.tasks.sessions",
+        ],
     ),
     settings,
 )

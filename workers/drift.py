@@ -22,21 +22,29 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import func, select
+from sqlalchemy import update as sa_update
 from sqlalchemy.orm import Session
 
 from shared import lifecycle
-from shared.celery_config import SYNC_TASK
+from shared.celery_config import SESSION_TASK, SYNC_TASK
 from shared.db import session_scope
-from shared.models import Halaka, InstanceStatus, MeetingInstance, ZoomMeeting, ZoomStatus
+from shared.models import Halaka, SessionChange, ZoomMeeting, ZoomStatus
 from shared.redis_client import get_redis
+from shared.sessions import (
+    Expected,
+    changes_by_occurrence,
+    expected_occurrences,
+    judge,
+    occurrence_id_of,
+    start_of_occurrence,
+)
 from shared.settings import get_settings
 from shared.task_queue import enqueue
 from shared.zoom import own_writes
 from shared.zoom.client import ZoomClient
 from shared.zoom.errors import CODE_MEETING_NOT_FOUND, ZoomNotFound
-from shared.zoom.recurrence import plan_segments
+from shared.zoom.recurrence import ScheduleError, plan_segments
 from workers.meeting_events import lock_meeting, meeting_number, meeting_row, parse_time
 from workers.provisioner import forget_fingerprint, halaka_lock
 
@@ -47,52 +55,107 @@ AfterCommit = list[Callable[[], object]]
 
 @dataclass(frozen=True)
 class Findings:
-    """What Zoom's occurrences say against the plan: occurrences deleted in Zoom, and whether the
-    upcoming start times differ."""
+    """What Zoom's occurrences say against what it must hold: occurrences deleted in Zoom (planned
+    starts), whether the upcoming start times differ, and single-session changes Zoom does not hold
+    although they were applied (to apply again)."""
 
     cancelled: tuple[datetime, ...] = ()
     times_changed: bool = False
+    unapplied: tuple[str, ...] = ()
 
 
-def compare(planned: Iterable[datetime], occurrences: Iterable[dict[str, Any]], now: datetime) -> Findings:
-    """Pure: Zoom's `occurrences` (as a meeting object lists them) against the planned starts. Past
+def compare(
+    expected: Iterable[Expected],
+    occurrences: Iterable[dict[str, Any]],
+    now: datetime,
+    *,
+    partial: bool = False,
+) -> Findings:
+    """Pure: Zoom's `occurrences` (as a meeting object lists them) against the expected ones
+    (`shared.sessions.expected_occurrences`: the plan with the single-session changes). Past
     occurrences are left out (Zoom stops listing them once they are over)."""
-    cancelled, available = [], set()
+    expected = list(expected)
     for occurrence in occurrences:
-        start = parse_time(occurrence.get("start_time"), "occurrences.start_time")
-        if occurrence.get("status") == "deleted":
-            cancelled.append(start)
-        elif start > now:
-            available.add(start)
-    upcoming = {start for start in planned if start > now} - set(cancelled)
-    return Findings(tuple(sorted(cancelled)), available != upcoming)
+        parse_time(occurrence.get("start_time"), "occurrences.start_time")
+    verdict = judge(expected, occurrences, now, partial=partial)
+    settled = {e.occurrence_id for e in expected if e.settled}
+    return Findings(
+        verdict.deleted_elsewhere, verdict.differs, tuple(o for o in verdict.unapplied if o in settled)
+    )
 
 
-def planned_starts(halaka: Halaka, row: ZoomMeeting) -> list[datetime]:
-    segments = plan_segments(halaka.schedule, after=halaka.plan_after)
-    if row.segment_index >= len(segments):
+def expected_for(s: Session, halaka: Halaka, row: ZoomMeeting) -> list[Expected]:
+    """What Zoom must hold for this segment: its planned sessions (planned from the halaka's anchor, as
+    the provisioner plans them) with the single-session changes made to them."""
+    try:
+        segments = plan_segments(halaka.schedule, after=halaka.plan_after or datetime.now(UTC))
+    except ScheduleError:
         return []
-    return [x.start_utc for x in segments[row.segment_index].sessions]
+    if not 0 <= row.segment_index < len(segments):
+        return []
+    planned = [(x.start_utc, x.duration) for x in segments[row.segment_index].sessions]
+    changes = changes_by_occurrence(s, halaka.id, [start for start, _ in planned])
+    return expected_occurrences(planned, changes)
 
 
 def record_cancelled(s: Session, row: ZoomMeeting, starts: Iterable[datetime], reason: str) -> int:
+    """Occurrences deleted in Zoom (not by the platform), by planned start, become cancelled sessions:
+    a session change with `source="zoom"`, the one record of a cancelled session (shared.sessions)."""
     count = 0
+    now = datetime.now(UTC)
     for start in starts:
-        s.execute(
-            insert(MeetingInstance)
-            .values(
-                halaka_id=row.halaka_id,
-                meeting_id=row.meeting_id,
-                scheduled_start=start,
-                status=InstanceStatus.cancelled.value,
-                reason=reason,
+        oid = occurrence_id_of(start)
+        existing = s.scalar(
+            select(SessionChange)
+            .where(SessionChange.halaka_id == row.halaka_id, SessionChange.occurrence_id == oid)
+            .with_for_update()
+        )
+        if existing is not None and existing.occurrence_deleted:
+            continue  # the platform deleted it (the echo of a cancel or a restore)
+        if existing is None:
+            s.add(
+                SessionChange(
+                    halaka_id=row.halaka_id,
+                    occurrence_id=oid,
+                    planned_start=start,
+                    start_utc=start,
+                    duration=row.halaka.schedule.duration,
+                    cancelled=True,
+                    occurrence_deleted=True,
+                    reason=reason,
+                    source="zoom",
+                    version=1,
+                    applied_version=1,
+                    changed_at=now,
+                )
             )
-            .on_conflict_do_nothing(
-                index_elements=["halaka_id", "scheduled_start"], index_where=MeetingInstance.uuid.is_(None)
+        else:
+            existing.cancelled = existing.occurrence_deleted = True
+            existing.dropped = False
+            existing.reason, existing.source = reason, "zoom"
+            existing.version += 1
+            existing.applied_version, existing.changed_at = existing.version, now
+        count += 1
+    s.flush()
+    return count
+
+
+def apply_again(s: Session, halaka_id: int, occurrence_ids: Iterable[str], after: AfterCommit) -> None:
+    """Single-session changes Zoom lost (reverted in Zoom): due again for the session task."""
+    ids = list(
+        s.scalars(
+            select(SessionChange.id).where(
+                SessionChange.halaka_id == halaka_id, SessionChange.occurrence_id.in_(list(occurrence_ids))
             )
         )
-        count += 1
-    return count
+    )
+    if ids:
+        s.execute(
+            sa_update(SessionChange)
+            .where(SessionChange.id.in_(ids))
+            .values(applied_version=0, due_at=func.now())
+        )
+        after.extend(lambda change_id=change_id: enqueue(SESSION_TASK, change_id) for change_id in ids)
 
 
 def _act(s: Session, halaka_id: int, reason: str, after: AfterCommit) -> str:
@@ -121,6 +184,13 @@ def times_moved(s: Session, row: ZoomMeeting, reason: str, after: AfterCommit) -
     outcome = _act(s, row.halaka_id, reason, after)
     forget_fingerprint(s, row.meeting_id)
     return outcome
+
+
+def _planned_start(occurrence: dict[str, Any]) -> datetime:
+    """The planned start of an occurrence an event names: its id (the planned start in ms), else its
+    start time."""
+    planned = start_of_occurrence(str(occurrence.get("occurrence_id") or ""))
+    return planned or parse_time(occurrence.get("start_time"), "occurrences.start_time")
 
 
 def _operator(payload: dict[str, Any]) -> str:
@@ -153,19 +223,51 @@ def on_deleted(s: Session, payload: dict[str, Any], after: AfterCommit) -> str:
         return "halaka is being deleted"
     occurrences = obj.get("occurrences")
     if payload.get("operation") in ("single", "range") and isinstance(occurrences, list) and occurrences:
-        starts = [parse_time(o.get("start_time"), "occurrences.start_time") for o in occurrences]
-        record_cancelled(s, row, starts, f"deleted in Zoom{_operator(payload)}")
-        return f"{len(starts)} occurrence(s) cancelled"
+        starts = [_planned_start(o) for o in occurrences]
+        count = record_cancelled(s, row, starts, f"deleted in Zoom{_operator(payload)}")
+        return f"{count} occurrence(s) cancelled" if count else "echo of our own cancel"
     if own_writes.was_ours(get_redis(), "delete", meeting_id):
         return "echo of our own delete"
+    if row.standalone:
+        return standalone_drift(s, row, None, after)
     return meeting_gone(s, row, f"Zoom meeting {meeting_id} was deleted in Zoom{_operator(payload)}", after)
 
 
-def times_differ(s: Session, row: ZoomMeeting, occurrences: list[dict[str, Any]], why: str) -> bool:
-    """Record occurrences deleted in Zoom as cancelled; True when the upcoming times differ from the plan."""
-    findings = compare(planned_starts(row.halaka, row), occurrences, datetime.now(UTC))
+def times_differ(
+    s: Session,
+    row: ZoomMeeting,
+    occurrences: list[dict[str, Any]],
+    why: str,
+    after: AfterCommit,
+    *,
+    partial: bool = False,
+) -> bool:
+    """Record occurrences deleted in Zoom as cancelled, apply lost single-session changes again; True
+    when the upcoming times differ from what Zoom must hold (`partial`: only the listed occurrences
+    are judged — `meeting.updated` with `scope: "single"` lists the one changed)."""
+    findings = compare(expected_for(s, row.halaka, row), occurrences, datetime.now(UTC), partial=partial)
     record_cancelled(s, row, findings.cancelled, why)
+    apply_again(s, row.halaka_id, findings.unapplied, after)
     return findings.times_changed
+
+
+def standalone_drift(s: Session, row: ZoomMeeting, meeting: dict[str, Any] | None, after: AfterCommit) -> str:
+    """A restored or extra session's own meeting deleted or re-timed in Zoom: its change is due again,
+    so the session task creates it again or PATCHes its time back (both policies: it is one session)."""
+    if meeting is not None:
+        start = meeting.get("start_time")
+        if not start or parse_time(start, "start_time") == row.first_start:
+            return "matches"
+    change_id = row.session_change_id
+    if meeting is None:
+        s.delete(row)
+    s.execute(
+        sa_update(SessionChange)
+        .where(SessionChange.id == change_id)
+        .values(applied_version=0, due_at=func.now())
+    )
+    after.append(lambda: enqueue(SESSION_TASK, change_id))
+    return "session meeting restored" if meeting is None else "session meeting re-timed back"
 
 
 def on_updated(s: Session, payload: dict[str, Any], after: AfterCommit) -> str:
@@ -176,9 +278,16 @@ def on_updated(s: Session, payload: dict[str, Any], after: AfterCommit) -> str:
         return "no schedule change"
     if row.halaka.zoom_status != ZoomStatus.ready:
         return f"ignored while the halaka is {row.halaka.zoom_status}"
+    if row.standalone:
+        if own_writes.was_ours(get_redis(), "update", meeting_id):
+            return "echo of our own update"
+        return standalone_drift(s, row, obj, after)
     occurrences = obj.get("occurrences")
     if isinstance(occurrences, list):
-        if not times_differ(s, row, occurrences, f"deleted in Zoom{_operator(payload)}"):
+        single = payload.get("scope") == "single"
+        if not times_differ(
+            s, row, occurrences, f"deleted in Zoom{_operator(payload)}", after, partial=single
+        ):
             return "matches the plan"
     elif own_writes.was_ours(get_redis(), "update", meeting_id):
         return "echo of our own update"
@@ -218,10 +327,14 @@ def check_halaka(halaka_id: int, client: ZoomClient) -> str:
                 row = meeting_row(s, meeting_id)
                 if row is None:
                     continue
+                if row.standalone:
+                    if standalone_drift(s, row, meeting, result.after) != "matches":
+                        result.outcome = "session meeting repaired"
+                    continue
                 if meeting is None:
                     reason = f"Zoom meeting {meeting_id} no longer exists in Zoom (found by the drift check)"
                     result.outcome = meeting_gone(s, row, reason, result.after)
-                elif times_differ(s, row, meeting.get("occurrences") or [], "deleted in Zoom"):
+                elif times_differ(s, row, meeting.get("occurrences") or [], "deleted in Zoom", result.after):
                     reason = (
                         f"The times of Zoom meeting {meeting_id} differ in Zoom (found by the drift check)"
                     )

@@ -9,12 +9,12 @@ its join (a retried delivery overtakes later ones), and each of them fills in wh
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from shared.attendance import nearest_start
 from shared.customer_key import customer_key
@@ -28,9 +28,11 @@ from shared.models import (
     User,
     ZoomMeeting,
 )
+from shared.sessions import changes_by_occurrence, expected_occurrences
 from shared.zoom.recurrence import sessions
 
 MAX_NAME = 200
+TICK = timedelta(microseconds=1)
 
 
 class InvalidEvent(ValueError):
@@ -67,10 +69,18 @@ def meeting_row(s: Session, meeting_id: int) -> ZoomMeeting | None:
 
 
 def segment_starts(halaka: Halaka, row: ZoomMeeting) -> list[datetime]:
-    """The scheduled starts this Zoom meeting (one segment) holds."""
-    return [
-        x.start_utc for x in sessions(halaka.schedule) if row.first_start <= x.start_utc <= row.last_start
+    """Where the sessions this Zoom meeting holds are now: a standalone meeting's one session; a
+    segment's planned sessions (generated from its first start, no further than its count) as the
+    single-session changes moved them, without the deleted ones."""
+    if row.standalone:
+        return [row.first_start]
+    planned = [
+        (x.start_utc, x.duration)
+        for x in sessions(halaka.schedule, after=row.first_start - TICK, limit=row.occurrence_count)
     ]
+    s = object_session(row)
+    changes = changes_by_occurrence(s, halaka.id, [p for p, _ in planned]) if s is not None else {}
+    return [e.start for e in expected_occurrences(planned, changes) if not e.deleted]
 
 
 def _instance(s: Session, row: ZoomMeeting, uuid: str, at: datetime) -> MeetingInstance:

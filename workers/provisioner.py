@@ -15,20 +15,23 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from shared import lifecycle
 from shared.access import is_shared_host
+from shared.celery_config import SESSION_TASK
 from shared.db import get_engine, session_scope
 from shared.lifecycle import Outcome, Run
-from shared.models import Halaka, ZoomMeeting
+from shared.models import Halaka, SessionChange, ZoomMeeting
+from shared.sessions import Change, expected_occurrences, judge, upcoming_changes
+from shared.task_queue import enqueue
 from shared.zoom.client import ZoomClient
 from shared.zoom.errors import ZoomInvalidRequest
 from shared.zoom.payloads import (
@@ -81,7 +84,10 @@ class Snapshot:
     plan_after: datetime | None
     version: int
     create_pending: bool
-    rows: tuple[Row, ...]
+    rows: tuple[Row, ...]  # the segments (standalone meetings of single sessions are not planned here)
+    standalone: tuple[int, ...] = ()  # meeting ids of restored and extra sessions (deleted with the halaka)
+    changes: Mapping[str, Change] = field(default_factory=dict)  # single-session changes, by occurrence id
+    session_create_pending: bool = False  # a standalone meeting's create may have been lost
 
 
 def segment_key(key: str, version: int, index: int) -> str:
@@ -100,7 +106,14 @@ def _snapshot(h: Halaka) -> Snapshot:
         plan_after=h.plan_after,
         version=h.schedule_version,
         create_pending=h.create_pending,
-        rows=tuple(Row(m.segment_index, m.meeting_id, m.version, m.fingerprint) for m in h.meetings),
+        rows=tuple(Row(m.segment_index, m.meeting_id, m.version, m.fingerprint) for m in h.segments),
+        standalone=tuple(m.meeting_id for m in h.meetings if m.standalone),
+        changes=upcoming_changes(object_session(h), h.id),
+        session_create_pending=bool(
+            object_session(h).scalar(
+                select(func.count()).where(SessionChange.halaka_id == h.id, SessionChange.create_pending)
+            )
+        ),
     )
 
 
@@ -147,9 +160,27 @@ def sync(halaka_id: int, client: ZoomClient) -> Outcome:
             except Exception as exc:
                 raise RunFailed(snap.version) from exc
             outcome = lifecycle.finish(halaka_id, snap.version)
+            if outcome is Outcome.READY:
+                _enqueue_due_changes(halaka_id)
             if outcome is not Outcome.CHANGED:
                 return outcome
         return Outcome.CHANGED
+
+
+def _enqueue_due_changes(halaka_id: int) -> None:
+    """Single-session changes waiting for the halaka (or reset by this run's writes) go now."""
+    with session_scope() as s:
+        ids = list(
+            s.scalars(
+                select(SessionChange.id).where(
+                    SessionChange.halaka_id == halaka_id,
+                    SessionChange.applied_version < SessionChange.version,
+                    SessionChange.due_at.is_not(None),
+                )
+            )
+        )
+    for change_id in ids:
+        enqueue(SESSION_TASK, change_id)
 
 
 def _set_create_pending(halaka_id: int) -> None:
@@ -257,7 +288,7 @@ def _update(snap: Snapshot, client: ZoomClient, meeting_id: int, segment: Segmen
     client.update_meeting(meeting_id, _zoom_fields(snap, segment, _agenda(snap, key)), host=snap.host)
     meeting = client.get_meeting(meeting_id)
     _require_occurrences(client, meeting)
-    if not _matches(meeting, segment):
+    if not _matches(snap, meeting, segment):
         raise OccurrencesDiffer(meeting, segment)
     return meeting
 
@@ -281,7 +312,7 @@ def _create_or_adopt(
         )
         meeting = client.create_meeting(snap.host, payload)
     _require_occurrences(client, meeting)
-    if _matches(meeting, segment):
+    if _matches(snap, meeting, segment):
         return meeting
     log.warning("Zoom's occurrences differ from the plan; repairing", extra={"meeting_id": meeting["id"]})
     try:
@@ -317,8 +348,26 @@ def _starts(meeting: dict) -> list[datetime]:
     return [_utc(o["start_time"]) for o in meeting.get("occurrences") or []]
 
 
-def _matches(meeting: dict, segment: Segment) -> bool:
-    return _starts(meeting) == [s.start_utc for s in segment.sessions]
+def _matches(snap: Snapshot, meeting: dict, segment: Segment) -> bool:
+    """Zoom's occurrences are the segment's sessions with the single-session changes made to them
+    (`shared.sessions.judge`, the rule the drift check applies too). A change Zoom holds at its planned
+    state (a recurrence PATCH reset it, or a new meeting) is due again for the session task."""
+    expected = expected_occurrences(((x.start_utc, x.duration) for x in segment.sessions), snap.changes)
+    verdict = judge(expected, meeting.get("occurrences") or [])
+    if verdict.differs:
+        return False
+    if verdict.unapplied:
+        _due_again(snap.id, verdict.unapplied)
+    return True
+
+
+def _due_again(halaka_id: int, occurrence_ids: tuple[str, ...]) -> None:
+    with session_scope() as s:
+        s.execute(
+            update(SessionChange)
+            .where(SessionChange.halaka_id == halaka_id, SessionChange.occurrence_id.in_(occurrence_ids))
+            .values(applied_version=0, due_at=func.now())
+        )
 
 
 def _utc(value: str) -> datetime:
@@ -382,8 +431,14 @@ def delete(halaka_id: int, client: ZoomClient) -> Outcome:
             for row in snap.rows:
                 client.delete_meeting(row.meeting_id)
                 _forget(snap.id, row.segment_index)
+            for meeting_id in snap.standalone:  # restored and extra sessions: like a segment
+                client.delete_meeting(meeting_id)
             for meeting in _ours(snap, client).values():
                 client.delete_meeting(meeting["id"])
+            if snap.session_create_pending:  # a standalone meeting created, its answer lost
+                for meeting in client.list_meetings(snap.host):
+                    if (key_from_agenda(meeting.get("agenda")) or "").startswith(snap.key + "-s"):
+                        client.delete_meeting(meeting["id"])
         except Exception as exc:
             raise RunFailed(None) from exc
         return lifecycle.forget(halaka_id)

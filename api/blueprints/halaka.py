@@ -6,7 +6,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from flask import Response
 from sqlalchemy import exists, func, select
@@ -30,20 +30,15 @@ from api.schemas.halaka import (
     HalakaPatch,
     HalakaQuery,
     PreferHeader,
-    SessionOut,
-    SessionsEnvelope,
-    SessionsOut,
-    SessionsQuery,
     StartEnvelope,
     StartOut,
 )
 from api.waiting import wait_for_outcome, wait_slot
-from shared import host_budget, lifecycle
+from shared import host_budget, lifecycle, sessions
 from shared.access import Viewer, can_create_halaka, can_enroll, can_host, can_manage_halaka
-from shared.celery_config import DELETE_TASK, SYNC_TASK
+from shared.celery_config import DELETE_TASK, SESSION_TASK, SYNC_TASK
 from shared.db import read_connections
-from shared.models import Enrollment, Halaka, HostCredentialAudit, MeetingInstance, Role, User, ZoomStatus
-from shared.session_status import session_status
+from shared.models import Enrollment, Halaka, HostCredentialAudit, Role, User, ZoomStatus
 from shared.task_queue import enqueue
 from shared.zoom.errors import ZoomError
 from shared.zoom.recurrence import (
@@ -53,7 +48,6 @@ from shared.zoom.recurrence import (
     ScheduleError,
     check_bounds,
     count_sessions,
-    sessions,
     validate_schedule,
 )
 
@@ -78,7 +72,7 @@ def _load(halaka_id: int, *, lock: bool = False) -> Halaka:
     return halaka
 
 
-def _load_managed(halaka_id: int) -> Halaka:
+def load_managed(halaka_id: int) -> Halaka:
     """A halaka the caller may change, locked: concurrent changes of one halaka apply one after another."""
     halaka = _load(halaka_id, lock=True)
     if not can_manage_halaka(viewer(), halaka.teacher_id):
@@ -196,15 +190,22 @@ def _charge_zoom_writes(teacher: User, schedule: Schedule) -> None:
     """A teacher on a shared host spends their daily Zoom-write budget (429 when it would run out);
     admins and teachers on their own Zoom user are bounded by Zoom's per-host limit only."""
     settings = app_settings()
-    host = host_budget.shared_host_of(teacher, settings)
-    if host is None or me().role == Role.admin:
+    if me().role == Role.admin or host_budget.shared_host_of(teacher, settings) is None:
         return
-    writes = host_budget.writes_for(schedule)
+    charge_writes(teacher, host_budget.writes_for(schedule), "this change")
+
+
+def charge_writes(teacher: User, writes: int, what: str = "this session change") -> None:
+    """Spend `writes` of a shared-host teacher's daily budget (429 when it would run out)."""
+    settings = app_settings()
+    host = host_budget.shared_host_of(teacher, settings)
+    if host is None:
+        return
     charged, budget = host_budget.charge(host, teacher.id, writes, settings)
     if not charged:
         raise ApiError(
             429,
-            f"Daily Zoom budget on the shared host reached: this change needs {writes} Zoom meeting "
+            f"Daily Zoom budget on the shared host reached: {what} needs {writes} Zoom meeting "
             f"write(s) and {budget.remaining} of {budget.limit} remain today (resets at 00:00 UTC). "
             "Ask an admin to link your own Zoom user for more.",
         )
@@ -303,7 +304,7 @@ def get_halaka(path: IdPath):
 @validated
 def update_halaka(path: IdPath, body: HalakaPatch):
     """Update; only a change of schedule reaches Zoom (each host may create/update 100 meetings a day)."""
-    halaka = _load_managed(path.id)
+    halaka = load_managed(path.id)
     if body.title is not None:
         halaka.title = body.title
     if body.description is not None:
@@ -315,8 +316,11 @@ def update_halaka(path: IdPath, body: HalakaPatch):
             start_changed = merged.start_date != current.start_date
             _charge_zoom_writes(halaka.teacher, _checked_schedule(merged, start_changed=start_changed))
             halaka.schedule = merged
+            dropped = sessions.keep_surviving_changes(db(), halaka, merged, datetime.now(UTC))
             lifecycle.request_sync(halaka)  # the row is locked: no other PATCH computes the same version
             _schedule_work(halaka, SYNC_TASK)
+            for change_id in dropped:
+                enqueue(SESSION_TASK, change_id)
     db().commit()
     return ok("Halaka updated successfully", halaka_out(halaka, viewer(), False))
 
@@ -326,7 +330,7 @@ def update_halaka(path: IdPath, body: HalakaPatch):
 @validated
 def delete_halaka(path: IdPath):
     """Delete: its Zoom meetings are deleted in the background, then the halaka (`zoomStatus: deleting`)."""
-    halaka = _load_managed(path.id)
+    halaka = load_managed(path.id)
     lifecycle.request_delete(halaka)
     _schedule_work(halaka, DELETE_TASK)
     return ok("Halaka deletion scheduled", halaka_out(halaka, viewer(), False))
@@ -337,7 +341,7 @@ def delete_halaka(path: IdPath):
 @validated
 def retry_provisioning(path: IdPath):
     """Provision again a halaka whose Zoom provisioning failed."""
-    halaka = _load_managed(path.id)
+    halaka = load_managed(path.id)
     _transition(lifecycle.retry, halaka, "Only a failed halaka can be retried")
     if not halaka.meetings:
         halaka.zoom_host = _zoom_host(db().get_one(User, halaka.teacher_id))
@@ -416,49 +420,6 @@ def unenroll(path: IdPath):
         session.delete(enrollment)
         session.commit()
     return ok("Unenrolled successfully")
-
-
-@bp.get("/<int:id>/sessions", responses=responses({200: SessionsEnvelope}, 401, 404))
-@auth_required()
-@validated
-def list_sessions(path: IdPath, query: SessionsQuery):
-    """Upcoming sessions (and the one running now), in the halaka's timezone and in UTC, from the same
-    recurrence code as Zoom's, each with its status (`scheduled | live | ended | cancelled`)."""
-    halaka = _load(path.id)
-    now = datetime.now(UTC)
-    schedule = halaka.schedule
-    upcoming = sessions(schedule, after=now - timedelta(minutes=schedule.duration), limit=query.limit)
-    meetings = list(halaka.meetings)
-    reported: dict[datetime, list[str]] = {}
-    if upcoming:
-        for start, state in db().execute(
-            select(MeetingInstance.scheduled_start, MeetingInstance.status).where(
-                MeetingInstance.halaka_id == halaka.id,
-                MeetingInstance.scheduled_start.between(upcoming[0].start_utc, upcoming[-1].start_utc),
-            )
-        ):
-            reported.setdefault(start, []).append(state)
-
-    def meeting_for(start: datetime) -> str | None:
-        for m in meetings:
-            if m.first_start <= start <= m.last_start:
-                return str(m.meeting_id)
-        return None
-
-    body = SessionsOut(
-        timezone=schedule.timezone,
-        sessions=[
-            SessionOut(
-                start_local=s.start_local.isoformat(),
-                start_utc=s.start_utc,
-                duration=s.duration,
-                meeting_id=meeting_for(s.start_utc),
-                status=session_status(cancelled=False, instance_statuses=reported.get(s.start_utc, ())),
-            )
-            for s in upcoming
-        ],
-    )
-    return ok("Sessions fetched successfully", body)
 
 
 __all__ = ["bp"]

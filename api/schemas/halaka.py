@@ -126,10 +126,6 @@ class HalakaQuery(PageQuery):
     zoom_status: ZoomStatus | None = None
 
 
-class SessionsQuery(ApiModel):
-    limit: int = Field(default=50, ge=1, le=500)
-
-
 class PreferHeader(BaseModel):
     model_config = ConfigDict(extra="ignore")
     prefer: str | None = Field(default=None, max_length=200, description="`wait=N` (N ≤ 30 seconds)")
@@ -196,22 +192,6 @@ class StartEnvelope(Envelope[StartOut]):
     pass
 
 
-class SessionOut(ApiModel):
-    start_local: str
-    start_utc: datetime
-    duration: int
-    meeting_id: str | None
-    status: Literal["scheduled", "live", "ended", "cancelled"] = Field(
-        description="cancelled (also: its occurrence was deleted in Zoom), live while a Zoom instance of it "
-        "runs, ended once one ran"
-    )
-
-
-class SessionsOut(ApiModel):
-    timezone: str
-    sessions: list[SessionOut]
-
-
 class HalakaEnvelope(Envelope[HalakaOut]):
     pass
 
@@ -225,8 +205,4 @@ class HalakaPage(Page[HalakaOut]):
 
 
 class HalakaPageEnvelope(Envelope[HalakaPage]):
-    pass
-
-
-class SessionsEnvelope(Envelope[SessionsOut]):
     pass

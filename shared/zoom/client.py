@@ -118,6 +118,28 @@ class ZoomClient:
             raise
         return True
 
+    def delete_occurrence(self, meeting_id: int | str, occurrence_id: str) -> None:
+        """`DELETE /meetings/{meetingId}?occurrence_id=` without e-mails to the host or registrants. Zoom
+        keeps the occurrence in `occurrences` with `status: "deleted"`. Not remembered as a deletion of
+        the meeting (the `meeting.deleted` echo names the occurrence)."""
+        query = {
+            "occurrence_id": occurrence_id,
+            "schedule_for_reminder": "false",
+            "cancel_meeting_reminder": "false",
+        }
+        self._request(DELETE_MEETING, {"meetingId": meeting_id}, query=query)
+
+    def update_occurrence(
+        self, meeting_id: int | str, occurrence_id: str, payload: Mapping[str, Any], host: str | None = None
+    ) -> None:
+        """`PATCH /meetings/{meetingId}?occurrence_id=` (204): only that occurrence changes."""
+        own_writes.remember(self._redis, "update", meeting_id)
+        self._request(
+            UPDATE_MEETING, {"meetingId": meeting_id}, query={"occurrence_id": occurrence_id}, body=payload
+        )
+        if host:
+            self._count_write(host)
+
     def list_meetings(self, user_id: str, type: str = "scheduled") -> Iterator[dict]:
         """Every meeting of the host, following `next_page_token` (one Medium call per page)."""
         query: dict[str, Any] = {"type": type, "page_size": LIST_PAGE_SIZE}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import secrets
 import string
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from shared.zoom.recurrence import MAX_DURATION, MIN_DURATION, Segment, is_duration, is_int
@@ -29,6 +30,9 @@ AGENDA_MAX_LENGTH: Final[int] = 2000
 
 #: Zoom meeting type: a recurring meeting with a fixed time.
 RECURRING_FIXED_TIME: Final[int] = 8
+
+#: Zoom meeting type: a scheduled (single) meeting, for a restored or extra session.
+SCHEDULED: Final[int] = 2
 
 #: Meeting settings sent on create (every key checked against the spec's request schema).
 MEETING_SETTINGS: Final[dict[str, Any]] = {
@@ -209,3 +213,40 @@ def meeting_update_payload(
         _check_duration(duration)
         body["duration"] = duration
     return body
+
+
+def zoom_utc(moment: datetime) -> str:
+    """``yyyy-MM-ddTHH:mm:ssZ``: a UTC ``start_time`` (Zoom then ignores ``timezone`` for the instant)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def session_time_payload(start: datetime, duration: int) -> dict[str, Any]:
+    """Body of ``PATCH /meetings/{meetingId}`` (``?occurrence_id=`` for one occurrence, which takes only
+    ``agenda``, ``start_time``, ``duration`` and a few settings): the session's time and length."""
+    _check_duration(duration)
+    return {"start_time": zoom_utc(start), "duration": duration}
+
+
+def single_meeting_payload(
+    *,
+    start: datetime,
+    timezone: str,
+    duration: int,
+    topic: str,
+    agenda: str,
+    password: str,
+    shared_host: bool = False,
+) -> dict[str, Any]:
+    """Body of ``POST /users/{userId}/meetings`` for one session on its own: a scheduled meeting
+    (``type: 2``) at ``start`` (sent in UTC; ``timezone`` is the halaka's, for Zoom's display)."""
+    _check_timezone(timezone)
+    _check_password(password)
+    return {
+        "topic": _fit_topic(topic),
+        "type": SCHEDULED,
+        "timezone": timezone,
+        "password": password,
+        "agenda": _fit_agenda(agenda),
+        "settings": dict(SHARED_HOST_SETTINGS if shared_host else MEETING_SETTINGS),
+        **session_time_payload(start, duration),
+    }

@@ -362,6 +362,35 @@ def zoom_webhook(w: World, role: str, who: Person | None) -> list[Probe]:
     return [("unsigned", "POST", "/api/v1/zoom/webhook", {"json": {"event": "x"}, **_auth(who)}, 503)]
 
 
+def _first_session(halaka_id: int) -> str:
+    from shared.db import session_scope
+    from shared.models import Halaka
+    from shared.sessions import occurrence_id_of
+    from shared.zoom.recurrence import sessions
+
+    with session_scope() as s:
+        [first] = sessions(s.get(Halaka, halaka_id).schedule, after=datetime.now(UTC), limit=1)
+    return occurrence_id_of(first.start_utc)
+
+
+def manage_session(method: str, action: str = "", ok: int = 200, **kwargs) -> Decide:
+    """Single-session changes: like `manage`, on the first session of each halaka."""
+
+    def decide(w: World, role: str, who: Person | None) -> list[Probe]:
+        probes = manage(method, "", ok, **kwargs)(w, role, who)
+        out = []
+        for what, verb, path, kw, expected in probes:
+            halaka_id = int(path.rsplit("/", 1)[-1])
+            out.append((what, verb, f"{path}/sessions/{_first_session(halaka_id)}{action}", kw, expected))
+        return out
+
+    return decide
+
+
+def _extra_day() -> str:
+    return (datetime.now(UTC).date() + timedelta(days=10)).isoformat()
+
+
 def _halaka(suffix: str = "") -> Callable[[World], str]:
     return lambda w: f"/api/v1/halaka/{w.other}{suffix}"
 
@@ -397,6 +426,19 @@ DECISIONS: dict[tuple[str, str], Decide] = {
     ("GET", "/api/v1/halaka/<int:id>"): any_user("GET", _halaka()),
     ("GET", "/api/v1/halaka/<int:id>/sessions"): any_user("GET", _halaka("/sessions")),
     ("PATCH", "/api/v1/halaka/<int:id>"): manage("PATCH", json={"title": "Renamed"}),
+    # single sessions (issue 11): the halaka's teacher and admins; restore needs a cancelled one (409)
+    ("POST", "/api/v1/halaka/<int:id>/sessions/<occurrence_id>/cancel"): manage_session(
+        "POST", "/cancel", json={"reason": "Eid"}
+    ),
+    ("POST", "/api/v1/halaka/<int:id>/sessions/<occurrence_id>/restore"): manage_session(
+        "POST", "/restore", ok=409
+    ),
+    ("PATCH", "/api/v1/halaka/<int:id>/sessions/<occurrence_id>"): manage_session(
+        "PATCH", json={"duration": 45}
+    ),
+    ("POST", "/api/v1/halaka/<int:id>/sessions"): manage(
+        "POST", "/sessions", ok=201, json={"date": _extra_day(), "startTime": "09:00"}
+    ),
     ("DELETE", "/api/v1/halaka/<int:id>"): manage("DELETE"),
     ("POST", "/api/v1/halaka/<int:id>/zoom/retry"): manage("POST", "/zoom/retry"),
     ("POST", "/api/v1/halaka/<int:id>/start"): start,

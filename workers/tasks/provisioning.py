@@ -19,7 +19,7 @@ from celery import Task
 from sqlalchemy.exc import OperationalError
 
 from shared import lifecycle
-from shared.celery_config import DELETE_TASK, RECONCILE_TASK, SYNC_TASK
+from shared.celery_config import DELETE_TASK, RECONCILE_TASK, SESSION_TASK, SYNC_TASK
 from shared.lifecycle import Outcome, Run
 from shared.models import ZoomStatus
 from shared.settings import get_settings
@@ -30,6 +30,7 @@ from shared.zoom.errors import CODE_USER_NOT_FOUND, ZoomError, ZoomRateLimited
 from shared.zoom.recurrence import ScheduleError
 from workers import provisioner
 from workers.celery_app import app
+from workers.sessions import due as session_changes_due
 
 log = logging.getLogger(__name__)
 BUSY_COUNTDOWN = 5.0
@@ -133,6 +134,9 @@ def reconcile() -> int:
     due = lifecycle.lease_due()
     for halaka_id, status in due:
         enqueue(DELETE_TASK if status == ZoomStatus.deleting else SYNC_TASK, halaka_id)
-    if due:
-        log.info("reconciler enqueued work", extra={"count": len(due)})
-    return len(due)
+    changes = session_changes_due()
+    for change_id in changes:
+        enqueue(SESSION_TASK, change_id)
+    if due or changes:
+        log.info("reconciler enqueued work", extra={"count": len(due), "session_changes": len(changes)})
+    return len(due) + len(changes)
