@@ -499,3 +499,15 @@ def upcoming_changes(s: Session | None, halaka_id: int, now: datetime | None = N
         )
     )
     return {r.occurrence_id: Change.of(r) for r in rows if r.occurrence_id}
+
+
+def session_create_pending(s: Session | None, halaka_id: int) -> bool:
+    """Whether a standalone meeting of this halaka may have been created without its answer arriving."""
+    if s is None:
+        return False
+    found = s.scalar(
+        select(SessionChange.id)
+        .where(SessionChange.halaka_id == halaka_id, SessionChange.create_pending.is_(True))
+        .limit(1)
+    )
+    return found is not None

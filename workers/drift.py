@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, select
@@ -155,7 +156,7 @@ def apply_again(s: Session, halaka_id: int, occurrence_ids: Iterable[str], after
             .where(SessionChange.id.in_(ids))
             .values(applied_version=0, due_at=func.now())
         )
-        after.extend(lambda change_id=change_id: enqueue(SESSION_TASK, change_id) for change_id in ids)
+        after.extend(partial(enqueue, SESSION_TASK, change_id) for change_id in ids)
 
 
 def _act(s: Session, halaka_id: int, reason: str, after: AfterCommit) -> str:
@@ -259,6 +260,8 @@ def standalone_drift(s: Session, row: ZoomMeeting, meeting: dict[str, Any] | Non
         if not start or parse_time(start, "start_time") == row.first_start:
             return "matches"
     change_id = row.session_change_id
+    if change_id is None:
+        return "not a session's meeting"
     if meeting is None:
         s.delete(row)
     s.execute(
@@ -266,7 +269,7 @@ def standalone_drift(s: Session, row: ZoomMeeting, meeting: dict[str, Any] | Non
         .where(SessionChange.id == change_id)
         .values(applied_version=0, due_at=func.now())
     )
-    after.append(lambda: enqueue(SESSION_TASK, change_id))
+    after.append(partial(enqueue, SESSION_TASK, change_id))
     return "session meeting restored" if meeting is None else "session meeting re-timed back"
 
 

@@ -30,7 +30,7 @@ from shared.celery_config import SESSION_TASK
 from shared.db import get_engine, session_scope
 from shared.lifecycle import Outcome, Run
 from shared.models import Halaka, SessionChange, ZoomMeeting
-from shared.sessions import Change, expected_occurrences, judge, upcoming_changes
+from shared.sessions import Change, expected_occurrences, judge, session_create_pending, upcoming_changes
 from shared.task_queue import enqueue
 from shared.zoom.client import ZoomClient
 from shared.zoom.errors import ZoomInvalidRequest
@@ -109,11 +109,7 @@ def _snapshot(h: Halaka) -> Snapshot:
         rows=tuple(Row(m.segment_index, m.meeting_id, m.version, m.fingerprint) for m in h.segments),
         standalone=tuple(m.meeting_id for m in h.meetings if m.standalone),
         changes=upcoming_changes(object_session(h), h.id),
-        session_create_pending=bool(
-            object_session(h).scalar(
-                select(func.count()).where(SessionChange.halaka_id == h.id, SessionChange.create_pending)
-            )
-        ),
+        session_create_pending=session_create_pending(object_session(h), h.id),
     )
 
 

@@ -63,7 +63,7 @@ def _out(halaka: Halaka, v: single.SessionView) -> SessionOut:
         start_utc=v.start_utc,
         duration=v.duration,
         meeting_id=str(v.meeting_id) if v.meeting_id is not None else None,
-        status=v.status,  # type: ignore[arg-type]
+        status=v.status,
         cancel_reason=v.cancel_reason,
         original_start_utc=v.original_start_utc,
         extra=v.extra,
