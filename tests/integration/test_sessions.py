@@ -295,3 +295,43 @@ def test_a_class_in_an_extra_sessions_meeting_is_attendance_and_ends_the_session
     assert utc(session["startUtc"]) == utc(item["startUtc"]) and session["status"] == "ended"
     assert [(a["userId"], a["status"]) for a in session["attendees"]] == [(student.id, "present")]
     assert listed(client, teacher, data["id"])[extra]["status"] == "ended"
+
+
+def _extra(client, teacher, data, worker) -> tuple[str, str]:
+    day = (datetime.now(UTC) + timedelta(days=12)).date().isoformat()
+    r = post(client, teacher, f"/api/v1/halaka/{data['id']}/sessions", {"date": day, "startTime": "08:00"})
+    assert r.status_code == 201, r.json
+    extra = r.json["data"]["occurrenceId"]
+    return extra, applied(client, teacher, data["id"], worker, extra)[extra]["meetingId"]
+
+
+def _recreated(client, teacher, data, extra: str, old: str, sandbox, worker) -> None:
+    def back():
+        item = listed(client, teacher, data["id"]).get(extra)
+        return item if item and not item["pending"] and item["meetingId"] not in (None, old) else None
+
+    item = wait_for(back, 40, 0.3, f"the extra session's meeting created again\n{worker.log_tail()}")
+    [own] = standalone(sandbox, data)
+    assert str(own["id"]) == item["meetingId"] and utc(own["start_time"]) == utc(item["startUtc"])
+    assert get(client, teacher, data["id"])["zoomStatus"] == "ready"
+
+
+def test_an_extra_sessions_meeting_deleted_in_zoom_is_created_again(
+    client, make_user, sandbox_webhooks, worker, webhook_worker
+):
+    teacher = make_user("teacher")
+    data = ready(client, teacher, worker)
+    extra, old = _extra(client, teacher, data, worker)
+    sandbox_webhooks.portal_delete(old)
+    _recreated(client, teacher, data, extra, old, sandbox_webhooks, worker)
+
+
+def test_with_the_webhook_lost_the_drift_check_creates_an_extra_sessions_meeting_again(
+    client, make_user, worker, zoom_configured
+):
+    teacher = make_user("teacher")
+    data = ready(client, teacher, worker)
+    extra, old = _extra(client, teacher, data, worker)
+    zoom_configured.portal_delete(old)
+    producer().send_task(DRIFT_CHECK_TASK, retry=False)
+    _recreated(client, teacher, data, extra, old, zoom_configured, worker)
