@@ -3,7 +3,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import date, datetime, time
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
