@@ -10,6 +10,11 @@ write was remembered, or Zoom's occurrences equal the plan) and ignored. What re
 - the times changed: the meeting's fingerprint is forgotten (it still says Zoom holds the plan), then heal
   re-plans (PATCHes the times back) or flag fails the halaka with the reason (its retry PATCHes them).
 
+Single-session changes (shared.sessions) are part of what Zoom must hold: a segment's occurrences are
+judged against the plan *with* them (`compare`, the rule the provisioner uses too), so a platform cancel or
+move is never drift; one Zoom lost is applied again, and a restored or extra session's own meeting deleted
+or re-timed in Zoom is created again or put back by the session task.
+
 `check_halaka` is the slow safety net for lost events (Zoom stops retrying a delivery after three more
 tries): it reads each meeting back from Zoom and applies the same rules.
 """
