@@ -147,12 +147,15 @@ def test_restore_gives_the_session_a_standalone_meeting_signed_and_deleted_like_
     teacher, enrolled, outsider = make_user("teacher"), make_user("student"), make_user("student")
     data = ready(client, teacher, worker)
     assert client.post(f"/api/v1/halaka/{data['id']}/enroll", headers=enrolled.headers).status_code == 200
-    target = sorted(by_id(segment(zoom_configured, data)))[1]
+    before = by_id(segment(zoom_configured, data))
+    target = sorted(before)[1]
     base = f"/api/v1/halaka/{data['id']}/sessions/{target}"
     assert post(client, teacher, f"{base}/cancel").status_code == 200
     applied(client, teacher, data["id"], worker, target)
     assert post(client, teacher, f"{base}/restore").status_code == 200
     items = applied(client, teacher, data["id"], worker, target)
+    after = by_id(segment(zoom_configured, data))
+    assert {k: v for k, v in after.items() if k != target} == {k: v for k, v in before.items() if k != target}
     [own] = standalone(zoom_configured, data)
     assert own["type"] == 2 and utc(own["start_time"]) == utc(items[target]["startUtc"])
     assert items[target]["status"] == "scheduled" and items[target]["meetingId"] == str(own["id"])
@@ -335,3 +338,28 @@ def test_with_the_webhook_lost_the_drift_check_creates_an_extra_sessions_meeting
     zoom_configured.portal_delete(old)
     producer().send_task(DRIFT_CHECK_TASK, retry=False)
     _recreated(client, teacher, data, extra, old, zoom_configured, worker)
+
+
+def test_a_kill_between_the_occurrence_patch_and_the_commit_moves_once(
+    client, make_user, worker, beat, zoom_configured
+):
+    teacher = make_user("teacher")
+    data = ready(client, teacher, worker)
+    before = by_id(segment(zoom_configured, data))
+    target = sorted(before)[1]
+    new_start = utc(before[target]["start_time"]) + timedelta(hours=4)
+    since = seq(zoom_configured)
+    zoom_configured.fault(kind="hold", count=1, seconds=3, match="update")
+    r = client.patch(
+        f"/api/v1/halaka/{data['id']}/sessions/{target}",
+        json={"startUtc": new_start.isoformat()},
+        headers=teacher.headers,
+    )
+    assert r.status_code == 200, r.json
+    _kill_while_held(zoom_configured, worker, "update")
+    applied(client, teacher, data["id"], worker, target)
+    patches = [r for r in writes_since(zoom_configured, since) if r["method"] == "PATCH"]
+    assert len(patches) == 1, patches
+    after = by_id(segment(zoom_configured, data))
+    assert utc(after[target]["start_time"]) == new_start
+    assert {k: v for k, v in after.items() if k != target} == {k: v for k, v in before.items() if k != target}
