@@ -34,7 +34,7 @@ from api.blueprints import (
 from api.cli import register_cli
 from api.db_session import init_db_session
 from api.errors import register_error_handlers, validation_error_response
-from api.extensions import init_settings, jwt, limiter
+from api.extensions import init_limiter, init_settings, jwt
 from api.schemas.common import ErrorResponse
 from shared.logging import configure_logging, halaka_id_var, request_id_var
 from shared.metrics import observe_request
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None) -> OpenAPI:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops)  # type: ignore[method-assign]  # Flask's documented way
     _register_request_context(app)  # first: before any hook that may answer early (limits, body checks)
     jwt.init_app(app)
-    limiter.init_app(app)
+    init_limiter(app)
     register_jwt_callbacks(app)
     init_db_session(app)
     register_error_handlers(app)

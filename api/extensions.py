@@ -52,6 +52,25 @@ class JWT(JWTManager):
 
 jwt = JWT()
 limiter = Limiter(key_func=get_remote_address, strategy="moving-window", headers_enabled=True)
+
+
+def init_limiter(app: Flask) -> None:
+    """Bind the limiter, without its check before every request of the app.
+
+    Every limit of this API is a `@limiter.limit` decorator on its view (register, login), and a
+    decorated view checks its own limits when it runs. flask-limiter also registers an app-wide
+    `before_request` check, for application, default, meta and blueprint limits, which this API does
+    not configure; on a route without limits it only costs time (about an eighth of a signature's CPU,
+    measured in-process). flask-limiter has no public switch for it (4.x), so this is the one place that
+    names its private check; `tests/unit/test_library_seams.py` fails if the library renames it or
+    stops registering it, and `tests/security/test_brute_force.py` shows the decorated limits still hold.
+    The after-request hook (X-RateLimit headers, deduct-when limits) and the teardown stay.
+    """
+    limiter.init_app(app)
+    check = limiter._check_request_limit  # the private check init_app registers (see above)
+    app.before_request_funcs[None].remove(check)
+
+
 KNOWN_CLIENTS_PREFIX = "login-known:"
 
 

@@ -1,13 +1,13 @@
 """Signature endpoint vs a bare signer, per HTTP server configuration (DESIGN.md 8).
 
 For each server configuration the real `POST /api/v1/zoom/signature` (valid access token, role 0, an
-enrolled student: token check, revocation check in Redis, the caller's row and the meeting's halaka in
-PostgreSQL, signing), the minimal unauthenticated signer of `bench/bare_signer.py` and the reference view
-of `bench/reference_signer.py` (the endpoint's work done directly: PyJWT decode, the same single query
-through psycopg, signing) are served the same way (`python -m stack.entry api`, only `API_APP` differs),
-side by side, and driven by the same load generator in interleaved rounds. Two ratios of requests/s:
-endpoint / bare signer (DESIGN.md's bar, >= 70%) and endpoint / reference (>= 80%: what the framework
-layers cost over the same work).
+enrolled student: token check, then one PostgreSQL statement for the caller's row, the login's
+revocation and the meeting's halaka, signing), the minimal unauthenticated signer of
+`bench/bare_signer.py` and the reference view of `bench/reference_signer.py` (the endpoint's work done
+directly: PyJWT decode, the same single query through psycopg, signing) are served the same way
+(`python -m stack.entry api`, only `API_APP` differs), side by side, and driven by the same load
+generator in interleaved rounds. Two ratios of requests/s: endpoint / bare signer (the 70% bar) and
+endpoint / reference (>= 80%: what the framework layers cost over the same work).
 
 The production server is the eligible configuration with the most signature requests/s (among those that
 meet the bar, if any do). Eligible: at least `MIN_CONCURRENT` requests in flight, because an API request

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Response, request
+from flask import Response
 
 from api.auth_context import (
     USER_UNAVAILABLE,
@@ -18,7 +18,7 @@ from api.auth_context import (
 )
 from api.blueprints import api_blueprint
 from api.errors import ApiError
-from api.extensions import app_settings, limiter
+from api.extensions import app_settings
 from api.responses import created, ok
 from api.schemas.common import responses, validated
 from api.schemas.zoom import (
@@ -91,13 +91,6 @@ def _meeting_access(meeting_number: int, user_id: int, login: str) -> tuple | No
     """The row of `MEETING_ACCESS_SQL` for this caller and meeting; None: no such user."""
     params = meeting_access_params(meeting_number, user_id, login)
     return read_connections.fetch_one(MEETING_ACCESS_SQL, params)
-
-
-@limiter.request_filter
-def _signature_is_not_rate_limited() -> bool:
-    """The signature route has no limit; this spares it the limiter's per-request bookkeeping (about
-    a tenth of its CPU), which `limiter.exempt` would still run."""
-    return request.endpoint == "zoom.signature"
 
 
 @bp.post("/signature", responses=responses({201: SignatureEnvelope}, 401, 403, 404))

@@ -91,3 +91,16 @@ def test_successful_logins_count_too(client, app, limited):
 
 def test_default_account_limit():
     assert Settings.model_fields["login_account_rate_limit"].default == "5 per minute"
+
+
+def test_the_limits_hold_with_no_app_wide_limiter_check(app, client, limited):
+    """`init_limiter` drops flask-limiter's check before every request (this API has no app-wide
+    limits); the login's own decorated limits still throttle, with their headers."""
+    from api.extensions import limiter
+
+    assert limiter._check_request_limit not in app.before_request_funcs[None]
+    for _ in range(LIMIT):
+        response = attempt(client, "nobody@example.com", ip="10.9.0.9")
+        assert response.status_code == 401
+        assert "X-RateLimit-Limit" in response.headers
+    assert_throttled(attempt(client, "nobody@example.com", ip="10.9.0.9"))

@@ -49,3 +49,16 @@ def test_celery_still_writes_its_shutdown_notices_through_safe_say():
 
     source = inspect.getsource(celery.apps.worker)
     assert "def safe_say(" in source and source.count("safe_say(") > 1
+
+
+def test_flask_limiter_registers_the_app_wide_check_that_init_limiter_removes():
+    """`api.extensions.init_limiter` removes flask-limiter's app-wide `before_request` check by its
+    private name; were the library to rename it or register something else, this fails."""
+    from flask import Flask
+    from flask_limiter import Limiter
+    from flask_limiter.util import get_remote_address
+
+    app = Flask(__name__)
+    limiter = Limiter(key_func=get_remote_address, storage_uri="memory://")
+    limiter.init_app(app)
+    assert limiter._check_request_limit in app.before_request_funcs[None]
