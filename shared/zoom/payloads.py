@@ -166,18 +166,30 @@ def meeting_create_payload(
     after the segment's sessions (``end_times``). ``topic`` is cut to 200 characters and ``agenda``
     to 2000 at its end (its ``[halaka-key:…]`` first line stays, see :func:`agenda_with_key`).
     """
-    _check_timezone(timezone)
     _check_duration(duration)
+    body = _created(RECURRING_FIXED_TIME, timezone, topic, agenda, password, shared_host)
+    settings = body.pop("settings")
+    return {
+        **body,
+        "start_time": segment.start_time_local,
+        "duration": duration,
+        "recurrence": dict(segment.recurrence),
+        "settings": settings,
+    }
+
+
+def _created(
+    kind: int, timezone: str, topic: str, agenda: str, password: str, shared_host: bool
+) -> dict[str, Any]:
+    """What every created meeting carries: type, time zone, topic, agenda, passcode and settings."""
+    _check_timezone(timezone)
     _check_password(password)
     return {
         "topic": _fit_topic(topic),
-        "type": RECURRING_FIXED_TIME,
-        "start_time": segment.start_time_local,
+        "type": kind,
         "timezone": timezone,
-        "duration": duration,
         "password": password,
         "agenda": _fit_agenda(agenda),
-        "recurrence": dict(segment.recurrence),
         "settings": dict(SHARED_HOST_SETTINGS if shared_host else MEETING_SETTINGS),
     }
 
@@ -239,14 +251,7 @@ def single_meeting_payload(
 ) -> dict[str, Any]:
     """Body of ``POST /users/{userId}/meetings`` for one session on its own: a scheduled meeting
     (``type: 2``) at ``start`` (sent in UTC; ``timezone`` is the halaka's, for Zoom's display)."""
-    _check_timezone(timezone)
-    _check_password(password)
     return {
-        "topic": _fit_topic(topic),
-        "type": SCHEDULED,
-        "timezone": timezone,
-        "password": password,
-        "agenda": _fit_agenda(agenda),
-        "settings": dict(SHARED_HOST_SETTINGS if shared_host else MEETING_SETTINGS),
+        **_created(SCHEDULED, timezone, topic, agenda, password, shared_host),
         **session_time_payload(start, duration),
     }
