@@ -23,6 +23,7 @@ from api.blueprints import (
     API_PREFIX,
     attendance,
     auth,
+    calendar,
     halaka,
     health,
     ops,
@@ -41,7 +42,18 @@ from shared.metrics import observe_request
 from shared.settings import Settings, get_settings
 
 # Every blueprint of the versioned API (each made by `api.blueprints.api_blueprint`), in document order.
-BLUEPRINTS = (auth.bp, users.bp, halaka.bp, sessions.bp, attendance.bp, zoom.bp, zoom_webhook.bp, ops.bp)
+BLUEPRINTS = (
+    auth.bp,
+    users.bp,
+    halaka.bp,
+    sessions.bp,
+    attendance.bp,
+    calendar.bp,
+    calendar.halaka_bp,
+    zoom.bp,
+    zoom_webhook.bp,
+    ops.bp,
+)
 HALAKA_PREFIX = f"{API_PREFIX}/halaka/"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 log = logging.getLogger(__name__)

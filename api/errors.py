@@ -99,6 +99,11 @@ def _check_json_body() -> Response | None:
     return None
 
 
+def _route() -> str:
+    """The route template, not the path: a path may carry a secret (a calendar feed's token)."""
+    return request.url_rule.rule if request.url_rule is not None else "unmatched"
+
+
 def register_error_handlers(app: Flask) -> None:
     app.before_request(_check_json_body)
 
@@ -124,10 +129,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RedisError)
     def _redis_down(exc: RedisError) -> Response:
         """Token revocation and rate limits live in Redis: without it, refuse (503) rather than guess."""
-        log.warning("redis unavailable on %s %s: %s", request.method, request.path, type(exc).__name__)
+        log.warning("redis unavailable on %s %s: %s", request.method, _route(), type(exc).__name__)
         return error_response(503, "Service temporarily unavailable, please retry")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, _route())
         return error_response(500, _MESSAGES[500])

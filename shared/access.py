@@ -96,6 +96,15 @@ def can_fetch_zak(viewer: Viewer, zoom_user_id: str) -> bool:
     )
 
 
+def in_calendar(viewer: Viewer, teacher_id: int, enrolled: bool, *, asked: bool = False) -> bool:
+    """Whether a halaka's sessions belong in the viewer's calendar feed: an approved teacher's own, an
+    enrolled student's; an admin's only when `asked` for (by halaka id), since an admin sees every
+    halaka and a feed of all of them helps nobody."""
+    if viewer.role == Role.admin:
+        return asked
+    return owns(viewer, teacher_id) or (viewer.role == Role.student and enrolled)
+
+
 def attendance_scope(viewer: Viewer, teacher_id: int, enrolled: bool) -> str | None:
     """Attendance: `all` rows for the halaka's teacher and admins, the `own` rows for an enrolled
     student, nothing (None) for anyone else."""

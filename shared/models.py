@@ -321,3 +321,19 @@ class AttendanceInterval(Base):
     participant_uuid: Mapped[str | None] = mapped_column(String(64))
     joined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- calendar feeds (issue 11) ---
+
+
+class CalendarToken(Base):
+    """A user's secret feed URL: `seed` (random) makes the token with a server key
+    (`shared.feed_token`), `lookup` is the SHA-256 of the token, the only thing the feed looks up."""
+
+    __tablename__ = "calendar_tokens"
+    __table_args__ = (UniqueConstraint("lookup", name="uq_calendar_tokens_lookup"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    seed: Mapped[bytes] = mapped_column(LargeBinary)
+    lookup: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = _now()

@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     attendance_late_minutes: int = Field(default=10, ge=0, le=1440)
     attendance_min_presence_percent: int = Field(default=50, ge=0, le=100)
     # --- end issue 15 ---
+    calendar_feed_rate_limit: str = "60 per minute"  # feed requests per client address (issue 11)
 
     @property
     def broker_url(self) -> str:

@@ -18,6 +18,7 @@ from shared.access import (
     can_host,
     can_manage_halaka,
     can_sign,
+    in_calendar,
     is_shared_host,
     meeting_visibility,
     same_zoom_user,
@@ -125,3 +126,29 @@ def test_same_zoom_user(a, b, same):
     assert same_zoom_user(a, b) is same
     assert is_shared_host(a, b) is not same
     assert is_shared_host(None, b)
+
+
+# who: in the feed (not enrolled, enrolled), and when asked for by id (not enrolled, enrolled)
+CALENDAR = {
+    "admin": (False, False, True, True),
+    "owner": (True, True, True, True),
+    "owner-case": (True, True, True, True),
+    "shared-host-owner": (True, True, True, True),
+    "relinked-owner": (True, True, True, True),
+    "unapproved-owner": (False, False, False, False),
+    "other-teacher": (False, False, False, False),
+    "host-not-owner": (False, False, False, False),
+    "student": (False, True, False, True),
+    "student-with-teacher-id": (False, True, False, True),
+}
+
+
+@pytest.mark.parametrize("who", sorted(CALENDAR))
+def test_calendar_membership(who):
+    viewer = VIEWERS[who]
+    got = tuple(
+        in_calendar(viewer, TEACHER_ID, enrolled, asked=asked)
+        for asked in (False, True)
+        for enrolled in (False, True)
+    )
+    assert got == CALENDAR[who]
