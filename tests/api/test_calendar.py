@@ -52,7 +52,7 @@ def scene(make_user):
     return accounts, first, second
 
 
-def test_the_token_is_shown_again_and_a_new_one_kills_the_old_url(client, scene):
+def test_the_token_is_shown_again_and_a_new_one_kills_the_old_url(client, scene, caplog):
     accounts, first, _ = scene
     student = accounts["student"]
     path = feed_path(client, student)
@@ -69,6 +69,8 @@ def test_the_token_is_shown_again_and_a_new_one_kills_the_old_url(client, scene)
     assert gone.status_code == 404 and gone.json == {"status": "error", "message": "Calendar feed not found"}
     assert halakat_in(client.get(new_path)) == {first}
     assert client.get(f"{FEED}/token", headers=student.headers).json["data"]["path"] == new_path
+    logged = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert token not in logged and new_path not in logged  # the token is a secret: never logged
 
 
 def test_token_endpoints_need_a_login_and_tokens_differ_per_user(client, scene):
@@ -193,3 +195,23 @@ def test_a_halaka_stored_over_ten_thousand_years_costs_milliseconds(client, scen
     assert since <= min(starts) and max(starts) < until
     print(f"feed of {len(found)} events over a 0001..9999 halaka: {elapsed * 1000:.0f} ms")
     assert elapsed < 2.0, elapsed
+
+
+def test_feed_requests_are_limited_per_client_address(client, scene, monkeypatch):
+    from shared.settings import Settings, get_settings
+
+    assert Settings.model_fields["calendar_feed_rate_limit"].default == "60 per minute"
+    monkeypatch.setattr(get_settings(), "calendar_feed_rate_limit", "3 per minute")
+    accounts, _, _ = scene
+    path = feed_path(client, accounts["student"])
+
+    def status(address: str, forwarded: str | None = None) -> int:
+        headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+        return client.get(path, environ_base={"REMOTE_ADDR": address}, headers=headers).status_code
+
+    assert [status("198.51.100.1") for _ in range(3)] == [200, 200, 200]
+    limited = client.get(path, environ_base={"REMOTE_ADDR": "198.51.100.1"})
+    assert limited.status_code == 429 and limited.json["status"] == "error"
+    assert status("198.51.100.1", forwarded="203.0.113.5") == 429  # no trusted proxy: the header is ignored
+    assert status("198.51.100.2") == 200  # another address has its own bucket
+    assert client.get(f"{FEED}/unknown.ics", environ_base={"REMOTE_ADDR": "198.51.100.1"}).status_code == 429
