@@ -19,6 +19,10 @@ import hmac
 import secrets
 from functools import lru_cache
 
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from shared.models import CalendarToken
 from shared.settings import get_settings
 
 SEED_BYTES = 32
@@ -43,3 +47,16 @@ def token_for(seed: bytes, key: bytes | None = None) -> str:
 def lookup_digest(token: str) -> bytes:
     """What the feed looks up: the SHA-256 of the token as given (any text, any length up to the route's)."""
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+def token_row(s: Session, user_id: int) -> CalendarToken:
+    """The user's token row, made on first use (a concurrent first use keeps the one that won)."""
+    seed = new_seed()
+    s.execute(
+        insert(CalendarToken)
+        .values(user_id=user_id, seed=seed, lookup=lookup_digest(token_for(seed)))
+        .on_conflict_do_nothing()
+    )
+    row = s.get(CalendarToken, user_id, populate_existing=True)
+    assert row is not None
+    return row

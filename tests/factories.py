@@ -114,3 +114,11 @@ def enroll(halaka_id: int, student_id: int) -> None:
 
 def next_weekday(day: date, weekday: int) -> date:
     return day + timedelta(days=(weekday - day.weekday()) % 7)
+
+
+def calendar_feed_path(user_id: int) -> str:
+    """The user's secret feed path (`/api/v1/calendar/{token}.ics`), its token made if it has none."""
+    from shared import feed_token
+
+    with session_scope() as s:
+        return f"/api/v1/calendar/{feed_token.token_for(feed_token.token_row(s, user_id).seed)}.ics"

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 import redis
 from flask import Response, request
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from api.auth_context import auth_required, me
@@ -57,19 +56,6 @@ def _viewer(user: User) -> Viewer:
 # --- the token ------------------------------------------------------------------------------------
 
 
-def _token_row(s: Session, user_id: int) -> CalendarToken:
-    """The user's token, made on first use (a concurrent first use keeps the one that won)."""
-    seed = feed_token.new_seed()
-    s.execute(
-        insert(CalendarToken)
-        .values(user_id=user_id, seed=seed, lookup=feed_token.lookup_digest(feed_token.token_for(seed)))
-        .on_conflict_do_nothing()
-    )
-    row = s.get(CalendarToken, user_id, populate_existing=True)
-    assert row is not None
-    return row
-
-
 def _token_out(row: CalendarToken) -> CalendarTokenOut:
     token = feed_token.token_for(row.seed)
     lookup = feed_token.lookup_digest(token)
@@ -91,7 +77,7 @@ def _no_store(response: Response) -> Response:
 def get_token():
     """The caller's secret feed URL (made on first use). Whoever has it reads the caller's feed."""
     s = db()
-    out = _token_out(_token_row(s, me().id))
+    out = _token_out(feed_token.token_row(s, me().id))
     s.commit()
     return _no_store(ok("Calendar token fetched successfully", out))
 
@@ -101,7 +87,7 @@ def get_token():
 def replace_token():
     """A new secret feed URL; the old one answers 404 from now on."""
     s = db()
-    row = _token_row(s, me().id)
+    row = feed_token.token_row(s, me().id)
     row.seed = feed_token.new_seed()
     row.lookup = feed_token.lookup_digest(feed_token.token_for(row.seed))
     row.created_at = datetime.now(UTC)

@@ -24,7 +24,7 @@ import pytest
 from api import create_app
 from shared.settings import get_settings
 from tests.conftest import METRICS_TOKEN
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, calendar_feed_path
 from tests.security.world import (
     NEW_ZOOM_USER,
     OLD_ZOOM_USER,
@@ -332,28 +332,39 @@ def prometheus(w: World, role: str, who: Person | None) -> list[Probe]:
     return probes
 
 
-def attendance(w: World, role: str, who: Person | None) -> list[Probe]:
-    """Own halakat: everyone's rows for the (approved) teacher; an enrolled student their own; admins all."""
-    own = f"/api/v1/halaka/{w.own_of(role)}/attendance"
-    other = f"/api/v1/halaka/{w.foreign_of(role)}/attendance"
-    if who is None:
-        return [("anonymous", "GET", own, {}, 401)]
-    expected = {
-        "student": (200, 200),  # enrolled in both
-        "teacher": (200, 403),
-        "shared_teacher": (200, 403),
-        "relinked_teacher": (200, 403),
-        "unapproved_teacher": (403, 403),
-        "admin": (200, 200),
-    }[role]
-    probes = [
-        ("own halaka", "GET", own, _auth(who), expected[0]),
-        ("another teacher's halaka", "GET", other, _auth(who), expected[1]),
-        ("as CSV", "GET", own + "?format=csv", _auth(who), expected[0]),
-    ]
-    if role == "student":
-        probes.append(("student not enrolled", "GET", own, _auth(w.outsider), 403))
-    return probes
+def member_read(suffix: str, refused: int, *variants: str) -> Decide:
+    """A halaka's read for its members: the (approved) teacher of their own, an enrolled student, admins;
+    `refused` for anyone else. `variants`: query strings probed like the plain path on the own halaka."""
+
+    def decide(w: World, role: str, who: Person | None) -> list[Probe]:
+        own = f"/api/v1/halaka/{w.own_of(role)}{suffix}"
+        other = f"/api/v1/halaka/{w.foreign_of(role)}{suffix}"
+        if who is None:
+            return [("anonymous", "GET", own, {}, 401)]
+        expected = {
+            "student": (200, 200),  # enrolled in both
+            "teacher": (200, refused),
+            "shared_teacher": (200, refused),
+            "relinked_teacher": (200, refused),
+            "unapproved_teacher": (refused, refused),
+            "admin": (200, 200),
+        }[role]
+        probes = [
+            ("own halaka", "GET", own, _auth(who), expected[0]),
+            ("another teacher's halaka", "GET", other, _auth(who), expected[1]),
+            *((f"own halaka, {q}", "GET", own + q, _auth(who), expected[0]) for q in variants),
+        ]
+        if role == "student":
+            probes.append(("student not enrolled", "GET", own, _auth(w.outsider), refused))
+        return probes
+
+    return decide
+
+
+# attendance: everyone's rows for the teacher and admins, an enrolled student's own (403 for others);
+# one halaka's calendar: 404 for others, as if it did not exist
+attendance = member_read("/attendance", 403, "?format=csv")
+halaka_calendar = member_read("/calendar.ics", 404)
 
 
 def zoom_webhook(w: World, role: str, who: Person | None) -> list[Probe]:
@@ -385,6 +396,20 @@ def manage_session(method: str, action: str = "", ok: int = 200, **kwargs) -> De
         return out
 
     return decide
+
+
+def calendar_feed(w: World, role: str, who: Person | None) -> list[Probe]:
+    """The secret URL is the credential: its user's feed with or without a JWT, anyone else's token
+    (or none) 404."""
+    unknown = ("unknown token", "GET", "/api/v1/calendar/" + "A" * 43 + ".ics", _auth(who), 404)
+    if who is None:
+        return [unknown]
+    path = calendar_feed_path(who.id)
+    return [
+        ("own feed, no JWT", "GET", path, {}, 200),
+        ("own feed with a JWT", "GET", path, _auth(who), 200),
+        unknown,
+    ]
 
 
 def _extra_day() -> str:
@@ -449,6 +474,11 @@ DECISIONS: dict[tuple[str, str], Decide] = {
     ("POST", "/api/v1/zoom/zak-token"): zak,
     ("POST", "/api/v1/zoom/webhook"): zoom_webhook,
     ("GET", "/api/v1/halaka/<int:id>/attendance"): attendance,
+    # calendar feeds (issue 11)
+    ("GET", "/api/v1/calendar/token"): any_user("GET", lambda w: "/api/v1/calendar/token"),
+    ("POST", "/api/v1/calendar/token"): any_user("POST", lambda w: "/api/v1/calendar/token"),
+    ("GET", "/api/v1/calendar/<token>.ics"): calendar_feed,
+    ("GET", "/api/v1/halaka/<int:id>/calendar.ics"): halaka_calendar,
 }
 
 ROUTES = _routes()

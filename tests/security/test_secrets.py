@@ -28,6 +28,7 @@ from shared.db import get_engine
 from shared.logging import json_handler
 from shared.redis_client import get_redis
 from shared.settings import get_settings
+from tests.factories import calendar_feed_path
 from tests.integration.helpers import schedule
 from tests.security.world import TEACHER_ZOOM_USER, World, build_world
 
@@ -71,6 +72,8 @@ def _get_paths(app, world: World) -> list[str]:
             paths += [PARAM.sub(str(h), rule.rule) for h in (world.own, world.other)]
         elif names == ["filename"]:
             paths.append(PARAM.sub("none.css", rule.rule))
+        elif names == ["token"] and rule.rule.startswith("/api/v1/calendar/"):
+            paths += [calendar_feed_path(u.id) for u in (world.student, world.outsider)]
         else:
             raise AssertionError(f"GET {rule.rule}: teach _get_paths which ids to try")
     filters = [
