@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from api.schemas.common import ApiModel, CreatedEnvelope, Envelope, IdPath
 from api.schemas.halaka import HHMM, _date_part, _hhmm
@@ -43,7 +43,14 @@ class SessionPath(IdPath):
 
 
 class SessionCancel(ApiModel):
+    """`{reason?}`; no body at all is the same as `{}` (no reason)."""
+
     reason: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _absent_is_empty(cls, v: object) -> object:
+        return {} if v is None else v
 
 
 class _LocalTime(ApiModel):
