@@ -127,6 +127,8 @@ def _change_of(halaka: Halaka, occurrence_id: str) -> SessionChange:
         planned_start=start,
         start_utc=start,
         duration=halaka.schedule.duration,
+        cancelled=False,
+        occurrence_deleted=False,
         version=0,
         applied_version=0,
     )
@@ -252,7 +254,9 @@ def move_session(path: SessionPath, body: SessionMove):
     _not_past(change)
     start, field = _new_start(halaka, body, change.start_utc)
     minutes = body.duration or change.duration
-    if (start, minutes) == (change.start_utc, change.duration) and change.version > 0:
+    if (start, minutes) == (change.start_utc, change.duration):  # no write, no charge, no new version
+        if change.version == 0:
+            db().expunge(change)
         return _answer(halaka, change, "Session unchanged")
     _check_slot(halaka, start, minutes, field, change)
     change.start_utc, change.duration = start, minutes

@@ -215,3 +215,33 @@ def test_a_halaka_stored_from_year_1_to_9999_lists_cancels_and_moves_from_a_boun
     assert _list(client, teacher, halaka_id, "?status=cancelled")[0]["occurrenceId"] == first
     assert counting.afters and all(a is not None and a > floor for a in counting.afters)
     assert counting.produced < 2_000, counting.produced  # from year 1 it would be ~740,000 per call
+
+
+def test_cancel_without_a_body_means_no_reason(client, scene):
+    teacher, halaka_id = scene
+    first = occurrence_id_of(_planned(halaka_id, 1)[0])
+    r = client.post(f"/api/v1/halaka/{halaka_id}/sessions/{first}/cancel", headers=teacher.headers)
+    assert r.status_code == 200, r.json
+    assert r.json["data"]["status"] == "cancelled" and r.json["data"]["cancelReason"] is None
+    r = client.post(
+        f"/api/v1/halaka/{halaka_id}/sessions/{first}/cancel", json=["Eid"], headers=teacher.headers
+    )
+    assert r.status_code == 400 and r.json["status"] == "error"  # a body, but not an object
+
+
+def test_a_move_onto_its_own_slot_changes_nothing_and_charges_nothing(client, make_user, monkeypatch):
+    from shared import host_budget
+    from shared.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "zoom_default_host_user", "host@example.com")
+    teacher = make_user("teacher")  # no Zoom user of its own: the shared host's budget
+    halaka_id = make_halaka(teacher.id, meeting_ids=(81234567891,))
+    first = _planned(halaka_id, 1)[0]
+    url = f"/api/v1/halaka/{halaka_id}/sessions/{occurrence_id_of(first)}"
+    for body in ({}, {"startUtc": first.isoformat()}, {"duration": 60}):
+        r = client.patch(url, json=body, headers=teacher.headers)
+        assert r.status_code == 200 and r.json["message"] == "Session unchanged", r.json
+        assert r.json["data"]["pending"] is False
+    with session_scope() as s:
+        assert s.scalar(select(SessionChange.id)) is None
+    assert host_budget.used("host@example.com", teacher.id) == 0
