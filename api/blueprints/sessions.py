@@ -15,6 +15,7 @@ from api.blueprints import api_blueprint
 from api.blueprints.halaka import charge_writes, load_managed, viewer
 from api.db_session import db
 from api.errors import ApiError
+from api.extensions import app_settings
 from api.responses import created, ok
 from api.schemas.common import IdPath, responses, validated
 from api.schemas.sessions import (
@@ -231,8 +232,12 @@ def _check_slot(
 ) -> None:
     if start <= datetime.now(UTC):
         raise _field_error(400, field, "must be in the future")
-    if start.year >= 9999:
-        raise _field_error(400, field, "out of range")
+    settings = app_settings()
+    reach = settings.schedule_horizon_days + settings.schedule_max_span_days
+    if start.year >= 9999 or start > datetime.now(UTC) + timedelta(days=reach):
+        raise _field_error(
+            400, field, f"must be no later than {reach} days from now (as far as a schedule may reach)"
+        )
     own_planned = change.planned_start if change is not None else None
     if single.collides(db(), halaka, start, minutes, own=change, own_planned=own_planned):
         raise _field_error(400, field, "overlaps another session of this halaka")

@@ -245,3 +245,19 @@ def test_a_move_onto_its_own_slot_changes_nothing_and_charges_nothing(client, ma
     with session_scope() as s:
         assert s.scalar(select(SessionChange.id)) is None
     assert host_budget.used("host@example.com", teacher.id) == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "body", "field"),
+    [
+        ("patch", "/{first}", {"startUtc": "9998-06-01T00:00:00Z"}, "startUtc"),
+        ("patch", "/{first}", {"date": "2500-01-01", "startTime": "10:00"}, "date"),
+        ("post", "", {"date": "9998-12-31", "startTime": "10:00"}, "date"),
+    ],
+)
+def test_a_session_reaches_no_further_than_a_schedule_may(client, scene, method, suffix, body, field):
+    teacher, halaka_id = scene
+    first = occurrence_id_of(_planned(halaka_id, 1)[0])
+    url = f"/api/v1/halaka/{halaka_id}/sessions" + suffix.format(first=first)
+    r = getattr(client, method)(url, json=body, headers=teacher.headers)
+    assert r.status_code == 400 and field in [e["field"] for e in r.json["errors"]], r.json
