@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from shared.models import Halaka, MeetingInstance, SessionChange, ZoomMeeting
@@ -499,6 +499,23 @@ def upcoming_changes(s: Session | None, halaka_id: int, now: datetime | None = N
         )
     )
     return {r.occurrence_id: Change.of(r) for r in rows if r.occurrence_id}
+
+
+def upcoming_extra_count(s: Session, halaka_id: int, now: datetime) -> int:
+    """The halaka's extra sessions (cancelled ones too: their rows stay) not begun by `now`."""
+    return (
+        s.scalar(
+            select(func.count())
+            .select_from(SessionChange)
+            .where(
+                SessionChange.halaka_id == halaka_id,
+                SessionChange.dropped.is_(False),
+                SessionChange.occurrence_id.is_(None),
+                SessionChange.start_utc > now,
+            )
+        )
+        or 0
+    )
 
 
 def session_create_pending(s: Session | None, halaka_id: int) -> bool:

@@ -36,6 +36,9 @@ from shared.models import Halaka, Role, SessionChange, ZoomStatus
 from shared.task_queue import enqueue, lease
 
 bp = api_blueprint("sessions", __name__, "/halaka", tag="halaka")
+#: Upcoming extra sessions a halaka may hold (cancelled ones count until they are over): each is a Zoom
+#: meeting of its own, and every sessions list and feed reads them all.
+MAX_EXTRA_SESSIONS = 100
 
 
 def _field_error(status: int, field: str, message: str) -> ApiError:
@@ -277,6 +280,10 @@ def add_session(path: IdPath, body: SessionAdd):
     start = _local(halaka, body.on_date, body.start_time)
     minutes = body.duration or halaka.schedule.duration
     _check_slot(halaka, start, minutes, "date", None)
+    if single.upcoming_extra_count(db(), halaka.id, datetime.now(UTC)) >= MAX_EXTRA_SESSIONS:
+        raise _field_error(
+            400, "date", f"a halaka holds at most {MAX_EXTRA_SESSIONS} upcoming extra sessions"
+        )
     change = SessionChange(
         halaka_id=halaka.id, start_utc=start, duration=minutes, version=0, applied_version=0
     )

@@ -261,3 +261,27 @@ def test_a_session_reaches_no_further_than_a_schedule_may(client, scene, method,
     url = f"/api/v1/halaka/{halaka_id}/sessions" + suffix.format(first=first)
     r = getattr(client, method)(url, json=body, headers=teacher.headers)
     assert r.status_code == 400 and field in [e["field"] for e in r.json["errors"]], r.json
+
+
+def test_extra_sessions_are_capped_per_halaka(client, scene, monkeypatch):
+    from api.blueprints import sessions as routes
+
+    monkeypatch.setattr(routes, "MAX_EXTRA_SESSIONS", 3)
+    teacher, halaka_id = scene
+    base = f"/api/v1/halaka/{halaka_id}/sessions"
+    day = (datetime.now(UTC) + timedelta(days=9)).date()
+    added = []
+    for n in range(3):
+        r = client.post(
+            base,
+            json={"date": day.isoformat(), "startTime": f"0{n + 1}:00", "duration": 30},
+            headers=teacher.headers,
+        )
+        assert r.status_code == 201, r.json
+        added.append(r.json["data"]["occurrenceId"])
+    r = client.post(base, json={"date": day.isoformat(), "startTime": "06:00"}, headers=teacher.headers)
+    assert r.status_code == 400 and r.json["errors"][0]["field"] == "date", r.json
+    # a cancelled extra session still holds its place (its row stays until it is over)
+    assert client.post(f"{base}/{added[0]}/cancel", headers=teacher.headers).status_code == 200
+    r = client.post(base, json={"date": day.isoformat(), "startTime": "06:00"}, headers=teacher.headers)
+    assert r.status_code == 400
