@@ -485,19 +485,34 @@ def keep_surviving_changes(s: Session, halaka: Halaka, schedule: Schedule, now: 
     return enqueue
 
 
-def upcoming_changes(s: Session | None, halaka_id: int, now: datetime | None = None) -> dict[str, Change]:
-    """The changes of planned sessions not long past, by occurrence id (what a sync's segments hold)."""
-    if s is None:
-        return {}
-    since = (now or datetime.now(UTC)) - _LONGEST
-    rows = s.scalars(
+def _planned_changes_after(s: Session, halaka_id: int, after: datetime) -> Iterable[SessionChange]:
+    """The live changes of planned sessions whose planned start is after `after`."""
+    return s.scalars(
         select(SessionChange).where(
             SessionChange.halaka_id == halaka_id,
             SessionChange.dropped.is_(False),
             SessionChange.occurrence_id.is_not(None),
-            SessionChange.planned_start > since,
+            SessionChange.planned_start > after,
         )
     )
+
+
+def writes_to_keep(s: Session, halaka_id: int, schedule: Schedule, now: datetime) -> int:
+    """Zoom writes a schedule edit costs beyond its segments, for the changes it keeps (run after
+    `keep_surviving_changes`): re-planned segments hold their sessions as planned, so every kept
+    deletion or move of an upcoming occurrence is written to Zoom again."""
+    return sum(
+        1
+        for r in _planned_changes_after(s, halaka_id, now)
+        if r.occurrence_deleted or r.start_utc != r.planned_start or r.duration != schedule.duration
+    )
+
+
+def upcoming_changes(s: Session | None, halaka_id: int, now: datetime | None = None) -> dict[str, Change]:
+    """The changes of planned sessions not long past, by occurrence id (what a sync's segments hold)."""
+    if s is None:
+        return {}
+    rows = _planned_changes_after(s, halaka_id, (now or datetime.now(UTC)) - _LONGEST)
     return {r.occurrence_id: Change.of(r) for r in rows if r.occurrence_id}
 
 

@@ -186,13 +186,14 @@ def _settled(halaka_id: int) -> bool:
 _STATUS_SQL = "SELECT zoom_status FROM halakat WHERE id = %(id)s"
 
 
-def _charge_zoom_writes(teacher: User, schedule: Schedule) -> None:
-    """A teacher on a shared host spends their daily Zoom-write budget (429 when it would run out);
-    admins and teachers on their own Zoom user are bounded by Zoom's per-host limit only."""
+def _charge_zoom_writes(teacher: User, schedule: Schedule, more: int = 0) -> None:
+    """A teacher on a shared host spends their daily Zoom-write budget (429 when it would run out):
+    one write per segment, plus `more`; admins and teachers on their own Zoom user are bounded by
+    Zoom's per-host limit only."""
     settings = app_settings()
     if me().role == Role.admin or host_budget.shared_host_of(teacher, settings) is None:
         return
-    charge_writes(teacher, host_budget.writes_for(schedule), "this change")
+    charge_writes(teacher, host_budget.writes_for(schedule) + more, "this change")
 
 
 def charge_writes(teacher: User, writes: int, what: str = "this session change") -> None:
@@ -314,9 +315,13 @@ def update_halaka(path: IdPath, body: HalakaPatch):
         merged = body.schedule.applied_to(current)
         if merged != current:
             start_changed = merged.start_date != current.start_date
-            _charge_zoom_writes(halaka.teacher, _checked_schedule(merged, start_changed=start_changed))
+            checked = _checked_schedule(merged, start_changed=start_changed)
+            now = datetime.now(UTC)
             halaka.schedule = merged
-            dropped = sessions.keep_surviving_changes(db(), halaka, merged, datetime.now(UTC))
+            dropped = sessions.keep_surviving_changes(db(), halaka, merged, now)
+            # kept single-session changes are written again; dropped standalone meetings deleted
+            kept = sessions.writes_to_keep(db(), halaka.id, merged, now)
+            _charge_zoom_writes(halaka.teacher, checked, kept + len(dropped))  # 429: all rolled back
             lifecycle.request_sync(halaka)  # the row is locked: no other PATCH computes the same version
             _schedule_work(halaka, SYNC_TASK)
             for change_id in dropped:

@@ -285,3 +285,52 @@ def test_extra_sessions_are_capped_per_halaka(client, scene, monkeypatch):
     assert client.post(f"{base}/{added[0]}/cancel", headers=teacher.headers).status_code == 200
     r = client.post(base, json={"date": day.isoformat(), "startTime": "06:00"}, headers=teacher.headers)
     assert r.status_code == 400
+
+
+def test_a_schedule_edit_charges_the_single_session_changes_it_writes_again(client, make_user, monkeypatch):
+    """Re-planned segments hold their sessions as planned: the kept cancel and move are written to Zoom
+    again and the dropped extra session's meeting deleted, each one write of the shared host's budget;
+    a 429 leaves every change as it was."""
+    from shared import host_budget
+    from shared.settings import get_settings
+    from shared.zoom.recurrence import Schedule
+
+    monkeypatch.setattr(get_settings(), "zoom_default_host_user", "host@example.com")
+    teacher = make_user("teacher")
+    halaka_id = make_halaka(teacher.id, meeting_ids=(81234567892,))
+    first, second = _planned(halaka_id, 2)
+    base = f"/api/v1/halaka/{halaka_id}/sessions"
+    assert client.post(f"{base}/{occurrence_id_of(first)}/cancel", headers=teacher.headers).status_code == 200
+    r = client.patch(
+        f"{base}/{occurrence_id_of(second)}",
+        json={"startUtc": (second + timedelta(hours=3)).isoformat()},
+        headers=teacher.headers,
+    )
+    assert r.status_code == 200, r.json
+    tuesday = next(
+        d for d in (first + timedelta(days=n) for n in range(1, 8)) if d.strftime("%A") == "Tuesday"
+    )
+    r = client.post(
+        base,
+        json={"date": tuesday.astimezone(ZoneInfo("Africa/Cairo")).date().isoformat(), "startTime": "17:00"},
+        headers=teacher.headers,
+    )
+    assert r.status_code == 201, r.json
+    with session_scope() as s:  # the extra session has a meeting of its own (as after its task)
+        s.execute(
+            update(SessionChange).where(SessionChange.occurrence_id.is_(None)).values(create_pending=True)
+        )
+        schedule = s.get(Halaka, halaka_id).schedule
+    before = host_budget.used("host@example.com", teacher.id)
+    new = {"days": ["monday", "tuesday", "wednesday"]}
+    segments = host_budget.writes_for(Schedule(**{**schedule.__dict__, "days": tuple(new["days"])}))
+    monkeypatch.setattr(get_settings(), "shared_host_teacher_daily_writes", before + segments + 2)
+    r = client.patch(f"/api/v1/halaka/{halaka_id}", json={"schedule": new}, headers=teacher.headers)
+    assert r.status_code == 429, r.json
+    with session_scope() as s:
+        assert s.get(Halaka, halaka_id).schedule == schedule
+        assert not any(c.dropped for c in s.scalars(select(SessionChange)))
+    monkeypatch.setattr(get_settings(), "shared_host_teacher_daily_writes", before + segments + 3)
+    r = client.patch(f"/api/v1/halaka/{halaka_id}", json={"schedule": new}, headers=teacher.headers)
+    assert r.status_code == 200, r.json
+    assert host_budget.used("host@example.com", teacher.id) == before + segments + 3
