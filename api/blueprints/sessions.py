@@ -196,6 +196,10 @@ def restore_session(path: SessionPath):
     meeting (type 2) holds it."""
     halaka = _managed_ready(path.id)
     change = single.find_change(db(), halaka.id, path.occurrence_id, lock=True)
+    if change is None and path.occurrence_id.startswith(single.EXTRA_PREFIX):
+        raise ApiError(404, "This halaka has no session with this occurrenceId")
+    if change is None:
+        _planned(halaka, path.occurrence_id)  # 404 unless a session of the schedule
     if change is None or not change.cancelled:
         raise ApiError(409, "Only a cancelled session can be restored")
     _not_past(change)

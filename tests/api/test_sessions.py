@@ -131,10 +131,13 @@ def test_a_move_onto_another_sessions_slot_is_400(client, scene):
 @pytest.mark.parametrize("occurrence", ["1234", "x99999", occurrence_id_of(datetime(2020, 1, 1, tzinfo=UTC))])
 def test_an_unknown_session_is_404(client, scene, occurrence):
     teacher, halaka_id = scene
-    r = client.post(
-        f"/api/v1/halaka/{halaka_id}/sessions/{occurrence}/cancel", json={}, headers=teacher.headers
-    )
-    assert r.status_code == 404 and r.json["status"] == "error"
+    base = f"/api/v1/halaka/{halaka_id}/sessions/{occurrence}"
+    for r in (
+        client.post(f"{base}/cancel", json={}, headers=teacher.headers),
+        client.post(f"{base}/restore", headers=teacher.headers),
+        client.patch(base, json={"duration": 30}, headers=teacher.headers),
+    ):
+        assert r.status_code == 404 and r.json["status"] == "error", r.json
 
 
 def test_restore_of_a_session_never_cancelled_is_409(client, scene):
