@@ -1,1 +1,1 @@
-"""Benchmarks (`make bench`): each module measures one bar of DESIGN.md 8 on a real local stack."""
+"""Benchmarks (`make bench`): each module measures one bar of the README's Benchmarks table."""

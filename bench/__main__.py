@@ -40,7 +40,7 @@ BARS = {
         "in-process, to compare with the ~740 µs of CPU a signature request costs (README, Benchmarks)."
     ),
     "Webhook intake": (
-        "DESIGN.md 8: webhook intake acknowledges every event within 3 s under load (measured with the "
+        "Bar: webhook intake acknowledges every event within 3 s under load (measured with the "
         "webhook worker stopped: every event stored and answered), then the backlog drained when it starts."
     ),
     "Schedule planning per request": (

@@ -1,4 +1,4 @@
-"""The baseline of DESIGN.md 8: a minimal, unauthenticated Meeting SDK signer (PyJWT in a bare Flask view).
+"""The baseline of the signature bar: a minimal, unauthenticated Meeting SDK signer (PyJWT in a bare view).
 
 Same path, same request and response shapes and the same claims as the real endpoint, minus everything
 the real one adds: no token check, no database, no validation library, no envelope helpers. The benchmark

@@ -1,4 +1,4 @@
-"""Signature endpoint vs a bare signer, per HTTP server configuration (DESIGN.md 8).
+"""Signature endpoint vs a bare signer, per HTTP server configuration (README, Benchmarks).
 
 For each server configuration the real `POST /api/v1/zoom/signature` (valid access token, role 0, an
 enrolled student: token check, then one PostgreSQL statement for the caller's row, the login's

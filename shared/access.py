@@ -1,4 +1,4 @@
-"""Who may do what (DESIGN.md 4.2): the one place that decides, as pure functions.
+"""Who may do what (README, Trust model): the one place that decides, as pure functions.
 
 Inputs are plain facts (the viewer's id, role, approval and linked Zoom user, the halaka's teacher and
 the Zoom user hosting it, whether the viewer is enrolled), so every cell of the table is tested without

@@ -1,5 +1,5 @@
 """Attendance rules, as pure functions: which scheduled session an instance is, how a participant's
-intervals merge, and whether they were present, late or absent (DESIGN.md 4.5; README "Attendance")."""
+intervals merge, and whether they were present, late or absent (docs/api.md; README "Attendance")."""
 
 from __future__ import annotations
 

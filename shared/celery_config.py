@@ -19,7 +19,7 @@ WEBHOOK_TASK = "webhooks.process"
 WEBHOOK_SWEEP_TASK = "webhooks.sweep"
 
 # A message a dead worker had taken comes back only after this long (Redis transport). Countdowns stay
-# far below it; longer waits are stored in Postgres and picked up by the reconciler (DESIGN.md 6).
+# far below it; longer waits are stored in Postgres and picked up by the reconciler (docs/architecture.md).
 VISIBILITY_TIMEOUT = 3600
 
 

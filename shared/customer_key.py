@@ -1,4 +1,4 @@
-"""The stable opaque key a platform user passes as the Meeting SDK's `customerKey` (DESIGN.md 4.1).
+"""The stable opaque key a platform user passes as the Meeting SDK's `customerKey` (docs/api.md).
 
 Zoom echoes it as `participant.customer_key` in participant events, which is how attendance knows who
 joined. It is an HMAC of the user id with a server key: stable, at most 35 characters (Zoom's limit

@@ -53,7 +53,7 @@ from shared.task_queue import lease
 State = ZoomStatus
 T = TypeVar("T")
 
-#: Celery countdowns stay short (DESIGN.md 6); a longer wait is stored for the reconciler.
+#: Celery countdowns stay short (docs/architecture.md); a longer wait is stored for the reconciler.
 MAX_COUNTDOWN = 600.0
 #: The longest any wait can be (the daily limit resets within a day): no value freezes a halaka.
 MAX_WAIT = timedelta(hours=25)

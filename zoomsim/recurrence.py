@@ -1,7 +1,7 @@
 """Expansion of a Zoom ``recurrence`` object into concrete occurrences.
 
 Written independently of the project's own recurrence code on purpose: the sandbox is the check
-on it. Rules (Zoom's documented behaviour, strict limits from DESIGN.md section 5):
+on it. Rules (Zoom's documented behaviour, strict limits from docs/architecture.md, Zoom facts):
 
 - Sessions are computed in the meeting's timezone: local date plus the start's local wall-clock
   time, then converted to UTC, so 17:00 stays 17:00 local across DST changes. A wall-clock time

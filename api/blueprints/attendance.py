@@ -1,5 +1,5 @@
 """`GET /api/v1/halaka/{id}/attendance`: who attended each session that took place, from Zoom's
-participant events (DESIGN.md 4.2: the halaka's teacher and admins see everyone, an enrolled student
+participant events (README, Trust model: the halaka's teacher and admins see everyone, an enrolled student
 only their own rows). `?format=csv` downloads the same rows."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Register, login, refresh, logout, me (DESIGN.md 4.3)."""
+"""Register, login, refresh, logout, me (docs/api.md)."""
 
 from __future__ import annotations
 

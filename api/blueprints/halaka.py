@@ -1,4 +1,4 @@
-"""Halaka endpoints (DESIGN.md 4.4). Create never calls Zoom: it commits, then enqueues."""
+"""Halaka endpoints (docs/api.md). Create never calls Zoom: it commits, then enqueues."""
 
 from __future__ import annotations
 
@@ -293,7 +293,7 @@ def list_halakat(query: HalakaQuery):
 @auth_required()
 @validated
 def get_halaka(path: IdPath):
-    """One halaka; meeting secrets only for those DESIGN.md 4.2 allows."""
+    """One halaka; meeting secrets only for those the trust model allows."""
     halaka = _load(path.id)
     user = viewer()
     out = halaka_out(halaka, user, _is_enrolled(halaka.id, user.id), with_start_link=True)

@@ -1,4 +1,4 @@
-"""Admin-only user management (DESIGN.md 4.3): list users, change role/active/approval/linked Zoom user."""
+"""Admin-only user management (docs/api.md): list users, change role/active/approval/linked Zoom user."""
 
 from __future__ import annotations
 

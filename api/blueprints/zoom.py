@@ -1,4 +1,4 @@
-"""Meeting SDK signatures and host ZAK tokens (DESIGN.md 4.1), with the 4.2 authorisation."""
+"""Meeting SDK signatures and host ZAK tokens (docs/api.md), with the trust model's authorisation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`POST /api/v1/zoom/webhook`: Zoom's event notifications (DESIGN.md 4.5).
+"""`POST /api/v1/zoom/webhook`: Zoom's event notifications (docs/api.md).
 
 No JWT: Zoom signs each delivery with the app's secret token, and the signature is checked over the raw
 bytes before anything parses them. `endpoint.url_validation` is answered only for a verified request:

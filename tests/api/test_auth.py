@@ -1,4 +1,4 @@
-"""Auth endpoints: success and error paths, and every way a token can be bad (DESIGN.md 4.3, 8)."""
+"""Auth endpoints: success and error paths, and every way a token can be bad (docs/api.md)."""
 
 from __future__ import annotations
 

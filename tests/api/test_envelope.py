@@ -1,4 +1,4 @@
-"""Every response is the JSON envelope, for any path and method (DESIGN.md 4)."""
+"""Every response is the JSON envelope, for any path and method (docs/api.md)."""
 
 from __future__ import annotations
 

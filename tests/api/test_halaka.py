@@ -1,4 +1,4 @@
-"""Halaka endpoints without a worker: validation, roles, visibility (DESIGN.md 4.2, 4.4)."""
+"""Halaka endpoints without a worker: validation, roles, visibility (README, Trust model)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""POST /zoom/signature (DESIGN.md 4.1) and the signature column of the 4.2 table, over HTTP.
+"""POST /zoom/signature (docs/api.md) and the signature column of the trust table, over HTTP.
 
 Halakat and their `zoom_meetings` rows are written straight into the database (no worker, no Zoom):
 the signature path never calls Zoom, it only looks the meeting number up.
@@ -197,7 +197,7 @@ def test_missing_sdk_credentials_500_naming_the_setting(client, owner_meeting, m
     assert secret not in r.get_data(as_text=True)
 
 
-# --- who may sign (DESIGN.md 4.2), table-driven over HTTP ---------------------------------------
+# --- who may sign (README, Trust model), table-driven over HTTP ---------------------------------------
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Faults (DESIGN.md 6, 8): every halaka ends ready with exactly one Zoom meeting per segment."""
+"""Faults (README, Benchmarks): every halaka ends ready with exactly one Zoom meeting per segment."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Create → a real Celery worker provisions on the sandbox → GET shows it ready (DESIGN.md 6)."""
+"""Create → a real Celery worker provisions on the sandbox → GET shows it ready (docs/architecture.md)."""
 
 from __future__ import annotations
 

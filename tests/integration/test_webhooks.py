@@ -1,6 +1,6 @@
 """Zoom's events end to end: the sandbox signs and posts them to the API over HTTP, the API stores
 them, a real Celery worker on the `webhooks` queue processes them (live sessions, attendance), and
-drift is healed (DESIGN.md 4.5)."""
+drift is healed (docs/api.md)."""
 
 from __future__ import annotations
 
@@ -129,7 +129,7 @@ def test_a_simulated_class_becomes_attendance_by_identity(
     }
     assert [row["name"] for row in table if not row["userId"]] == ['\'=HYPERLINK("http://evil")']
 
-    # who sees what (DESIGN.md 4.2)
+    # who sees what (README, Trust model)
     mine = attendance(client, late, halaka["id"]).json["data"]["sessions"][0]["attendees"]
     assert [(a["userId"], a["status"]) for a in mine] == [(late.id, "late")]
     assert attendance(client, outsider, halaka["id"]).status_code == 403

@@ -1,4 +1,4 @@
-"""POST /zoom/zak-token (DESIGN.md 4.1, 4.2) over HTTP, with the Zoom sandbox as Zoom.
+"""POST /zoom/zak-token (docs/api.md, README Trust model) over HTTP, with the Zoom sandbox as Zoom.
 
 The Flask app runs in this process (test client); `zoom_configured` points its settings and Zoom client
 at the sandbox, which is reset before every test.
@@ -102,7 +102,7 @@ def test_requires_a_token(client, zoom_configured):
     assert zak_calls(zoom_configured) == []
 
 
-# --- who may fetch which ZAK (DESIGN.md 4.2), table-driven over HTTP -------------------------------
+# --- who may fetch which ZAK (README, Trust model), table-driven over HTTP -------------------------------
 
 ZAK_MATRIX = [
     # (who, the Zoom user asked for, expected status)

@@ -1,4 +1,4 @@
-"""Who may do what (DESIGN.md 4.2, extended by the trust model) for every route the app registers, as
+"""Who may do what (README, Trust model) for every route the app registers, as
 anonymous, student, teacher (linked to the Zoom user hosting their halaka), shared-host teacher (no
 linked Zoom user), re-linked teacher (their halaka's host is no longer their linked user), unapproved
 teacher, and admin (the cast is in tests/security/world.py).
@@ -432,7 +432,7 @@ DECISIONS: dict[tuple[str, str], Decide] = {
     ("GET", "/api/v1/swagger/<path:filename>"): public("/api/v1/swagger/none.css"),
     ("GET", "/api/v1/static/<path:filename>"): public("/api/v1/static/none.css"),
     ("GET", "/api/v1/oauth2-redirect.html"): public("/api/v1/oauth2-redirect.html"),
-    # auth (DESIGN.md 4.3)
+    # auth (docs/api.md)
     ("POST", "/api/v1/auth/register"): register,
     ("POST", "/api/v1/auth/login"): login,
     ("GET", "/api/v1/auth/me"): any_user("GET", lambda w: "/api/v1/auth/me"),
@@ -445,7 +445,7 @@ DECISIONS: dict[tuple[str, str], Decide] = {
     # operators' metrics: admin only; Prometheus exposition with the metrics token
     ("GET", "/metrics"): prometheus,
     ("GET", "/api/v1/ops/metrics"): admin_only("GET", lambda w: "/api/v1/ops/metrics"),
-    # halaka (DESIGN.md 4.2, 4.4)
+    # halaka (README, Trust model)
     ("POST", "/api/v1/halaka/"): create_halaka,
     ("GET", "/api/v1/halaka/"): any_user("GET", lambda w: "/api/v1/halaka/"),
     ("GET", "/api/v1/halaka/<int:id>"): any_user("GET", _halaka()),
@@ -469,7 +469,7 @@ DECISIONS: dict[tuple[str, str], Decide] = {
     ("POST", "/api/v1/halaka/<int:id>/start"): start,
     ("POST", "/api/v1/halaka/<int:id>/enroll"): students_only("POST"),
     ("DELETE", "/api/v1/halaka/<int:id>/enroll"): students_only("DELETE"),
-    # zoom (DESIGN.md 4.1, 4.2)
+    # zoom (docs/api.md, README Trust model)
     ("POST", "/api/v1/zoom/signature"): signature,
     ("POST", "/api/v1/zoom/zak-token"): zak,
     ("POST", "/api/v1/zoom/webhook"): zoom_webhook,
@@ -497,7 +497,7 @@ def build_world_users_on(sandbox) -> None:
 def test_route_access(request, monkeypatch, app, client, method, rule, role):
     decide = DECISIONS.get((method, rule))
     assert decide is not None, (
-        f"{method} {rule} has no access decision: add it to DECISIONS in {__name__} (DESIGN.md 4.2)"
+        f"{method} {rule} has no access decision: add it to DECISIONS in {__name__} (README, Trust model)"
     )
     sandbox = None
     if decide in (zak, start):

@@ -1,6 +1,6 @@
 """Password guessing is throttled per client IP (`login_rate_limit`, every attempt) and per account
 (`login_account_rate_limit`, failures from addresses that never signed in to it), so others guessing an
-account's password cannot lock its owner out (DESIGN.md 4.3).
+account's password cannot lock its owner out (docs/api.md).
 
 The suite runs with LOGIN_RATE_LIMIT=1000 per minute, so each test lowers the limit on the live settings
 object the limiter reads on every request (as tests/api/test_auth.py does).

@@ -1,4 +1,4 @@
-"""Schemathesis against the published OpenAPI document, in-process through the WSGI app (DESIGN.md 8).
+"""Schemathesis against the published OpenAPI document, in-process through the WSGI app (README, Benchmarks).
 
 Every operation of `/api/v1/openapi.json` is fuzzed with positive and negative data (examples, coverage
 and fuzzing phases) as an admin, a teacher and a student, each with a valid access token. Each response
@@ -7,7 +7,7 @@ must:
 - not be a 5xx (`not_a_server_error`);
 - use a documented status code, content type and headers and match the documented schema
   (schemathesis' default checks, incl. `response_schema_conformance`);
-- be the envelope of DESIGN.md 4 (`envelope` below: `status`/`message`, `data` or `errors` in shape,
+- be the envelope of docs/api.md (`envelope` below: `status`/`message`, `data` or `errors` in shape,
   `zak` top level only on the ZAK success);
 - accept schema-valid data (`positive_data_acceptance`) and reject invalid data (`negative_data_rejection`);
 - answer 401 when the token is missing, whatever else is wrong with the request (`missing_required_header`).
@@ -84,7 +84,7 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", create_app(), co
 
 @schemathesis.check
 def envelope(ctx: Any, response: Any, case: Any) -> bool | None:
-    """DESIGN.md 4: every body is `{status, message, data?}` or `{status: "error", message, errors?}`."""
+    """docs/api.md: every body is `{status, message, data?}` or `{status: "error", message, errors?}`."""
     where = f"{case.method} {case.formatted_path} -> {response.status_code}"
     if case.method.upper() in BODYLESS_METHODS and not response.content:
         return None  # HEAD never has a body; Flask's automatic OPTIONS answers 200 + Allow, empty

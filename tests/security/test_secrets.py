@@ -1,4 +1,4 @@
-"""Secrets stay where they belong (DESIGN.md 4.2, 8).
+"""Secrets stay where they belong (README, Trust model).
 
 1. No response to a student ever contains a start URL (it carries the host's ZAK): halakat with Zoom
    meeting rows whose start URL holds a recognizable secret, the student enrolled in them, then every GET

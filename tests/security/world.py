@@ -5,7 +5,7 @@ so building a world costs a few milliseconds instead of one Argon2 hash and logi
 `zoom=` (the sandbox, under `zoom_configured`) each halaka's meeting really exists on the sandbox, so
 start links can be fetched; otherwise meeting ids are made up and nothing calls Zoom.
 
-The cast covers every row of the trust table (DESIGN.md 4.2 extended):
+The cast covers every row of the trust table (README, Trust model):
 - `teacher`: approved, linked to TEACHER_ZOOM_USER, which hosts `own`;
 - `other_teacher`: approved, no linked Zoom user: `other` is hosted by the shared host (SHARED_HOST);
 - `relinked_teacher`: `relinked` is hosted by OLD_ZOOM_USER, but an admin has since linked the teacher to

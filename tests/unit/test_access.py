@@ -1,4 +1,4 @@
-"""Every cell of DESIGN.md 4.2 (extended by the trust model), table-driven, without a database.
+"""Every cell of the README's trust model, table-driven, without a database.
 
 The halaka under test belongs to TEACHER_ID and is hosted by HOST. Viewers: an admin; its approved
 owner linked to HOST; the same owner on a shared host (unlinked, or linked elsewhere after a re-link);

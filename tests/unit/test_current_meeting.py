@@ -1,4 +1,4 @@
-"""`zoomMeeting` is the segment holding the next upcoming session (DESIGN.md 5), else the last one."""
+"""`zoomMeeting` is the segment holding the next upcoming session, else the last one."""
 
 from __future__ import annotations
 

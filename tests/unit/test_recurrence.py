@@ -89,7 +89,7 @@ def zoom_expand(start_time_local: str, tz: str, recurrence: dict) -> list[dateti
 def assert_segments_are_exact(schedule: Schedule, segments: list[Segment], expected: list[Session]) -> None:
     """Segments cover ``expected`` in order, and Zoom expanding each one gives exactly its sessions."""
     assert [x for seg in segments for x in seg.sessions] == expected
-    limits = {1: 90, 2: 12, 3: 3}  # strict repeat_interval limits (DESIGN.md section 5)
+    limits = {1: 90, 2: 12, 3: 3}  # strict repeat_interval limits (docs/architecture.md, Zoom facts)
     for seg in segments:
         assert 1 <= len(seg.sessions) <= MAX_OCCURRENCES
         rec = seg.recurrence

@@ -1,6 +1,6 @@
 """Celery tasks: sync (provision or update), delete and reconcile. They carry halaka ids only.
 
-Failure policy (DESIGN.md 6), written to the halaka by `shared.lifecycle`: transient Zoom failures and
+Failure policy (docs/architecture.md) written to the halaka by `shared.lifecycle`: transient Zoom failures and
 per-second 429s retry with exponential backoff and full jitter, honouring Retry-After up to the cap;
 short waits are Celery countdowns (far below the Redis visibility timeout), longer ones — a host's daily
 limit until 00:00 UTC, a long outage — are stored in `next_attempt_at` and enqueued by the reconciler
