@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, object_session
@@ -94,14 +94,31 @@ def segment_key(key: str, version: int, index: int) -> str:
     return f"{key}.{version}.{index}"
 
 
-def _snapshot(h: Halaka) -> Snapshot:
-    return Snapshot(
-        id=h.id,
+class MeetingOwner(TypedDict):
+    """What every Zoom meeting of a halaka is made from, whoever makes it (a sync's segments, a single
+    session's own meeting): its key, its host, whether that host is shared, and its title and text."""
+
+    key: str
+    host: str
+    shared_host: bool
+    title: str
+    description: str
+
+
+def meeting_owner(h: Halaka) -> MeetingOwner:
+    return MeetingOwner(
         key=h.provisioning_key or "",
         host=h.zoom_host or "",
         shared_host=is_shared_host(h.teacher.zoom_user_id, h.zoom_host),
         title=h.title,
         description=h.description,
+    )
+
+
+def _snapshot(h: Halaka) -> Snapshot:
+    return Snapshot(
+        id=h.id,
+        **meeting_owner(h),
         schedule=h.schedule,
         plan_after=h.plan_after,
         version=h.schedule_version,

@@ -26,7 +26,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from shared.access import is_shared_host
 from shared.db import session_scope
 from shared.models import Halaka, SessionChange, ZoomMeeting, ZoomStatus
 from shared.sessions import Change, segment_holding
@@ -40,7 +39,7 @@ from shared.zoom.payloads import (
     session_time_payload,
     single_meeting_payload,
 )
-from workers.provisioner import halaka_lock
+from workers.provisioner import halaka_lock, meeting_owner
 
 log = logging.getLogger(__name__)
 WAIT_NOT_READY = timedelta(seconds=30)
@@ -108,11 +107,7 @@ def _read(change_id: int) -> Snap | str:
             change=Change.of(row),
             dropped=row.dropped,
             create_pending=row.create_pending,
-            key=h.provisioning_key or "",
-            host=h.zoom_host or "",
-            shared_host=is_shared_host(h.teacher.zoom_user_id, h.zoom_host),
-            title=h.title,
-            description=h.description,
+            **meeting_owner(h),
             timezone=h.schedule.timezone,
             segment=held.meeting_id if held is not None else None,
             standalone=(own.meeting_id, own.first_start, own.version) if own is not None else None,
