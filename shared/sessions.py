@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from shared.models import Halaka, MeetingInstance, SessionChange, ZoomMeeting
 from shared.session_status import session_status
+from shared.zoom.payloads import from_zoom_utc
 from shared.zoom.recurrence import Schedule, ScheduleError, iter_sessions
 
 #: `includePast`: how far back the sessions list reaches (also the floor of `from`).
@@ -174,10 +175,9 @@ def _parse(value: object) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return from_zoom_utc(value)
     except ValueError:
         return None
-    return (parsed if parsed.utcoffset() is not None else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def judge(

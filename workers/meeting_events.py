@@ -9,7 +9,7 @@ its join (a retried delivery overtakes later ones), and each of them fills in wh
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
@@ -29,6 +29,7 @@ from shared.models import (
     ZoomMeeting,
 )
 from shared.sessions import changes_by_occurrence, expected_occurrences
+from shared.zoom.payloads import from_zoom_utc
 from shared.zoom.recurrence import sessions
 
 MAX_NAME = 200
@@ -43,12 +44,9 @@ def parse_time(value: Any, field: str) -> datetime:
     if not isinstance(value, str) or not value.strip():
         raise InvalidEvent(f"{field} is missing")
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return from_zoom_utc(value.strip())
     except ValueError:
         raise InvalidEvent(f"{field} is not a date-time") from None
-    if parsed.utcoffset() is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def meeting_number(obj: dict[str, Any]) -> int:

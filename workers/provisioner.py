@@ -36,6 +36,7 @@ from shared.zoom.client import ZoomClient
 from shared.zoom.errors import ZoomInvalidRequest
 from shared.zoom.payloads import (
     agenda_with_key,
+    from_zoom_utc,
     generate_password,
     key_from_agenda,
     meeting_create_payload,
@@ -358,7 +359,7 @@ def _require_occurrences(client: ZoomClient, meeting: dict) -> None:
 
 
 def _starts(meeting: dict) -> list[datetime]:
-    return [_utc(o["start_time"]) for o in meeting.get("occurrences") or []]
+    return [from_zoom_utc(o["start_time"]) for o in meeting.get("occurrences") or []]
 
 
 def _matches(snap: Snapshot, meeting: dict, segment: Segment) -> bool:
@@ -383,10 +384,6 @@ def _due_again(halaka_id: int, occurrence_ids: tuple[str, ...]) -> None:
         )
 
 
-def _utc(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-
-
 def _segment_row(s: Session, halaka_id: int, index: int) -> ZoomMeeting | None:
     return s.scalar(
         select(ZoomMeeting).where(ZoomMeeting.halaka_id == halaka_id, ZoomMeeting.segment_index == index)
@@ -396,7 +393,7 @@ def _segment_row(s: Session, halaka_id: int, index: int) -> ZoomMeeting | None:
 def _record(halaka_id: int, index: int, meeting: dict[str, Any], version: int, digest: str) -> None:
     """Store a meeting whose occurrences match its segment (`digest`: its `fingerprint`)."""
     occurrences = meeting["occurrences"]
-    starts = [_utc(o["start_time"]) for o in occurrences]
+    starts = [from_zoom_utc(o["start_time"]) for o in occurrences]
     with session_scope() as s:
         row = _segment_row(s, halaka_id, index)
         if row is None:

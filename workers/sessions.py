@@ -34,6 +34,7 @@ from shared.zoom.client import ZoomClient
 from shared.zoom.errors import CODE_MEETING_NOT_FOUND, ZoomNotFound
 from shared.zoom.payloads import (
     agenda_with_key,
+    from_zoom_utc,
     generate_password,
     key_from_agenda,
     session_time_payload,
@@ -144,10 +145,6 @@ def _occurrence(meeting: dict, occurrence_id: str) -> dict | None:
     return None
 
 
-def _utc(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-
-
 def _converge(snap: Snap, client: ZoomClient) -> None:
     c = snap.change
     if c.occurrence_id is not None and not snap.dropped:
@@ -171,7 +168,7 @@ def _converge_occurrence(snap: Snap, client: ZoomClient) -> None:
         if occ.get("status") != "deleted":
             client.delete_occurrence(snap.segment, c.occurrence_id)
         return
-    same_time = _utc(occ["start_time"]) == c.start
+    same_time = from_zoom_utc(occ["start_time"]) == c.start
     if not same_time or occ.get("duration", c.duration) != c.duration:
         client.update_occurrence(
             snap.segment, c.occurrence_id, session_time_payload(c.start, c.duration), host=snap.host
@@ -226,13 +223,13 @@ def _hold_standalone(snap: Snap, client: ZoomClient) -> None:
             )
             meeting = client.create_meeting(snap.host, payload)
         _record_standalone(snap, meeting)
-    if _utc(meeting["start_time"]) != c.start or meeting.get("duration") != c.duration:
+    if from_zoom_utc(meeting["start_time"]) != c.start or meeting.get("duration") != c.duration:
         client.update_meeting(meeting["id"], session_time_payload(c.start, c.duration), host=snap.host)
         _record_standalone(snap, {**meeting, "start_time": c.start.isoformat()})
 
 
 def _record_standalone(snap: Snap, meeting: dict) -> None:
-    start = _utc(meeting["start_time"])
+    start = from_zoom_utc(meeting["start_time"])
     with session_scope() as s:
         row = _standalone_row(s, snap.id)
         if row is None:

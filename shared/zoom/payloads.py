@@ -232,6 +232,13 @@ def zoom_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def from_zoom_utc(value: str) -> datetime:
+    """The inverse of `zoom_utc`: a date-time as Zoom answers it (``…Z`` or an offset) as an aware UTC
+    datetime; one without an offset is taken as UTC. ValueError when it is not an ISO date-time."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return (parsed if parsed.utcoffset() is not None else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
 def session_time_payload(start: datetime, duration: int) -> dict[str, Any]:
     """Body of ``PATCH /meetings/{meetingId}`` (``?occurrence_id=`` for one occurrence, which takes only
     ``agenda``, ``start_time``, ``duration`` and a few settings): the session's time and length."""

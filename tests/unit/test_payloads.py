@@ -7,7 +7,7 @@ import functools
 import json
 import re
 import string
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import pytest
@@ -475,3 +475,25 @@ def test_generate_password_uses_the_secrets_module(monkeypatch: pytest.MonkeyPat
 def test_generate_password_rejects_bad_length(length: Any) -> None:
     with pytest.raises(ValueError, match="length"):
         generate_password(length)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-12-01T17:00:00Z", datetime(2026, 12, 1, 17, tzinfo=UTC)),
+        ("2026-12-01T19:00:00+02:00", datetime(2026, 12, 1, 17, tzinfo=UTC)),
+        ("2026-12-01T17:00:00", datetime(2026, 12, 1, 17, tzinfo=UTC)),  # no offset: UTC, not local
+    ],
+)
+def test_from_zoom_utc_reads_what_zoom_utc_writes(text, expected):
+    from shared.zoom.payloads import from_zoom_utc, zoom_utc
+
+    assert from_zoom_utc(text) == expected
+    assert from_zoom_utc(zoom_utc(expected)) == expected
+
+
+def test_from_zoom_utc_refuses_what_is_not_a_date_time():
+    from shared.zoom.payloads import from_zoom_utc
+
+    with pytest.raises(ValueError):
+        from_zoom_utc("soon")
