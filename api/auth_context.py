@@ -267,6 +267,6 @@ def check_caller(
     if active is None:
         raise ApiError(401, USER_UNAVAILABLE)
     if token_revoked(g.token_claims.get(AUTH_TIME_CLAIM), valid_after, login_revoked):
-        raise ApiError(401, "Token has been revoked")
+        raise ApiError(401, REVOKED)
     if not active:
         raise ApiError(401, USER_UNAVAILABLE)

@@ -24,6 +24,12 @@ def ok(message: str, data: Any = None, status: int = 200, **extra: Any) -> Respo
     return response
 
 
+def no_store(response: Response) -> Response:
+    """Mark a response that carries a credential or a secret URL as never to be cached."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def created(message: str, data: Any) -> Response:
     response = jsonify({"status": "created", "message": message, "data": _dump(data)})
     response.status_code = 201

@@ -393,7 +393,7 @@ def _segment_row(s: Session, halaka_id: int, index: int) -> ZoomMeeting | None:
 def _record(halaka_id: int, index: int, meeting: dict[str, Any], version: int, digest: str) -> None:
     """Store a meeting whose occurrences match its segment (`digest`: its `fingerprint`)."""
     occurrences = meeting["occurrences"]
-    starts = [from_zoom_utc(o["start_time"]) for o in occurrences]
+    starts = _starts(meeting)
     with session_scope() as s:
         row = _segment_row(s, halaka_id, index)
         if row is None:

@@ -21,12 +21,12 @@ from api.blueprints import API_PREFIX, BEARER, api_blueprint
 from api.db_session import db
 from api.errors import ApiError
 from api.extensions import app_settings, limiter
-from api.responses import ok
+from api.responses import no_store, ok
 from api.schemas.calendar import CalendarTokenEnvelope, CalendarTokenOut, FeedPath, FeedQuery
 from api.schemas.common import IdPath, responses, validated
 from shared import calendar_feed, feed_token
 from shared.access import Viewer, in_calendar, meeting_visibility
-from shared.models import CalendarToken, Enrollment, Halaka, Role, User, ZoomMeeting, ZoomStatus
+from shared.models import CalendarToken, Enrollment, Halaka, Role, User, ZoomStatus
 from shared.redis_client import get_redis
 from shared.sessions import halaka_sessions
 
@@ -67,11 +67,6 @@ def _token_out(row: CalendarToken) -> CalendarTokenOut:
     )
 
 
-def _no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @bp.get("/token", responses=responses({200: CalendarTokenEnvelope}, 401), security=BEARER)
 @auth_required()
 def get_token():
@@ -79,7 +74,7 @@ def get_token():
     s = db()
     out = _token_out(feed_token.token_row(s, me().id))
     s.commit()
-    return _no_store(ok("Calendar token fetched successfully", out))
+    return no_store(ok("Calendar token fetched successfully", out))
 
 
 @bp.post("/token", responses=responses({200: CalendarTokenEnvelope}, 401), security=BEARER)
@@ -89,12 +84,11 @@ def replace_token():
     s = db()
     row = feed_token.token_row(s, me().id)
     row.seed = feed_token.new_seed()
-    row.lookup = feed_token.lookup_digest(feed_token.token_for(row.seed))
     row.created_at = datetime.now(UTC)
     out = _token_out(row)
     s.commit()
     log.info("calendar token replaced", extra={"user_id": row.user_id})
-    return _no_store(ok("Calendar token replaced: the old feed URL no longer works", out))
+    return no_store(ok("Calendar token replaced: the old feed URL no longer works", out))
 
 
 # --- the feed -------------------------------------------------------------------------------------
@@ -124,14 +118,10 @@ def _candidates(s: Session, user: User, asked: list[int] | None) -> list[tuple[H
     ]
 
 
-def _links(s: Session, halaka_id: int) -> dict[int, calendar_feed.JoinLink]:
-    """Join links of every Zoom meeting of the halaka: its segments and standalone session meetings."""
-    rows = s.execute(
-        select(ZoomMeeting.meeting_id, ZoomMeeting.join_url, ZoomMeeting.password).where(
-            ZoomMeeting.halaka_id == halaka_id
-        )
-    )
-    return {meeting_id: calendar_feed.JoinLink(url, password) for meeting_id, url, password in rows}
+def _links(halaka: Halaka) -> dict[int, calendar_feed.JoinLink]:
+    """Join links of every Zoom meeting of the halaka: its segments and standalone session meetings
+    (`Halaka.meetings`, loaded with the halaka)."""
+    return {m.meeting_id: calendar_feed.JoinLink(m.join_url, m.password) for m in halaka.meetings}
 
 
 def _feed_halakat(
@@ -155,7 +145,7 @@ def _feed_halakat(
                 revised_at=halaka.updated_at,
                 sessions=sessions,
                 show_join=join,
-                links=_links(s, halaka.id) if join else {},
+                links=_links(halaka) if join else {},
             )
         )
     return out

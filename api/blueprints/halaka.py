@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from flask import Response
 from sqlalchemy import exists, func, select
 from sqlalchemy.dialects.postgresql import insert
 
@@ -19,7 +18,7 @@ from api.db_session import db
 from api.errors import ApiError
 from api.extensions import app_settings
 from api.halaka_view import current_meeting, halaka_out
-from api.responses import created, ok
+from api.responses import created, no_store, ok
 from api.schemas.common import IdPath, MessageResponse, responses, validated
 from api.schemas.halaka import (
     HalakaCreate,
@@ -297,7 +296,7 @@ def get_halaka(path: IdPath):
     halaka = _load(path.id)
     user = viewer()
     out = halaka_out(halaka, user, _is_enrolled(halaka.id, user.id), with_start_link=True)
-    return _no_store(ok("Halaka fetched successfully", out))
+    return no_store(ok("Halaka fetched successfully", out))
 
 
 @bp.patch("/<int:id>", responses=responses({200: HalakaEnvelope}, 401, 403, 404, 409, 429))
@@ -385,12 +384,7 @@ def start_meeting(path: IdPath):
     session.commit()
     log.info("start link handed out", extra={"halaka_id": halaka.id, "user_id": user.id})
     body = StartOut(start_url=link.url, meeting_id=str(meeting.meeting_id), expires_at=link.expires_at)
-    return _no_store(ok("Start link fetched from Zoom", body))
-
-
-def _no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(ok("Start link fetched from Zoom", body))
 
 
 @bp.post("/<int:id>/enroll", responses=responses({200: MessageResponse}, 401, 403, 404))

@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Response
-
 from api.auth_context import (
     USER_UNAVAILABLE,
     auth_required,
@@ -19,7 +17,7 @@ from api.auth_context import (
 from api.blueprints import api_blueprint
 from api.errors import ApiError
 from api.extensions import app_settings
-from api.responses import created, ok
+from api.responses import created, no_store, ok
 from api.schemas.common import responses, validated
 from api.schemas.zoom import (
     SignatureBody,
@@ -38,11 +36,6 @@ from shared.zoom.signature import meeting_sdk_signature
 
 log = logging.getLogger(__name__)
 bp = api_blueprint("zoom", __name__, "/zoom")
-
-
-def _no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _sdk_credentials() -> tuple[str, str]:
@@ -120,7 +113,7 @@ def signature(body: SignatureBody):
         expiration_seconds=body.expiration_seconds,
         video_webrtc_mode=body.video_webrtc_mode,
     )
-    return _no_store(
+    return no_store(
         created(
             "Zoom signature generated successfully",
             SignatureOut(
@@ -147,4 +140,4 @@ def zak_token(body: ZakBody):
     except ZoomError as exc:
         log.warning("ZAK fetch failed", extra={"error": type(exc).__name__, "code": exc.code})
         raise ApiError(500, "Failed to fetch ZAK token") from None
-    return _no_store(ok("ZAK token fetched successfully", zak=zak))
+    return no_store(ok("ZAK token fetched successfully", zak=zak))
