@@ -95,6 +95,16 @@ def segment_key(key: str, version: int, index: int) -> str:
     return f"{key}.{version}.{index}"
 
 
+def standalone_prefix(halaka_key: str, change_id: int | str = "") -> str:
+    """What the keys of a halaka's standalone session meetings start with (of one change, given its id)."""
+    return f"{halaka_key}-s{change_id}"
+
+
+def standalone_key(halaka_key: str, change_id: int, version: int) -> str:
+    """The key in the agenda of the standalone meeting (type 2) of one restored or extra session."""
+    return f"{standalone_prefix(halaka_key, change_id)}.{version}.0"
+
+
 class MeetingOwner(TypedDict):
     """What every Zoom meeting of a halaka is made from, whoever makes it (a sync's segments, a single
     session's own meeting): its key, its host, whether that host is shared, and its title and text."""
@@ -447,7 +457,7 @@ def delete(halaka_id: int, client: ZoomClient) -> Outcome:
                 client.delete_meeting(meeting["id"])
             if snap.session_create_pending:  # a standalone meeting created, its answer lost
                 for meeting in client.list_meetings(snap.host):
-                    if (key_from_agenda(meeting.get("agenda")) or "").startswith(snap.key + "-s"):
+                    if (key_from_agenda(meeting.get("agenda")) or "").startswith(standalone_prefix(snap.key)):
                         client.delete_meeting(meeting["id"])
         except Exception as exc:
             raise RunFailed(None) from exc

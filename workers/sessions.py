@@ -40,7 +40,7 @@ from shared.zoom.payloads import (
     session_time_payload,
     single_meeting_payload,
 )
-from workers.provisioner import halaka_lock, meeting_owner
+from workers.provisioner import halaka_lock, meeting_owner, standalone_key, standalone_prefix
 
 log = logging.getLogger(__name__)
 WAIT_NOT_READY = timedelta(seconds=30)
@@ -76,10 +76,6 @@ class Snap:
     timezone: str
     segment: int | None  # the segment meeting holding the planned occurrence
     standalone: tuple[int, datetime, int] | None  # (meeting id, start, duration) of its own meeting
-
-
-def standalone_key(halaka_key: str, change_id: int, version: int) -> str:
-    return f"{halaka_key}-s{change_id}.{version}.0"
 
 
 def _standalone_row(s: Any, change_id: int) -> ZoomMeeting | None:
@@ -186,7 +182,7 @@ def _keyed(snap: Snap, client: ZoomClient) -> list[dict]:
     """The host's meetings carrying this session's key (only after an interrupted create)."""
     if not snap.create_pending:
         return []
-    prefix = f"{snap.key}-s{snap.id}."
+    prefix = standalone_prefix(snap.key, snap.id) + "."
     return [
         m
         for m in client.list_meetings(snap.host)
